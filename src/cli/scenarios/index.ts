@@ -1,0 +1,9 @@
+import type { Scenario } from '../scenario.ts';
+
+/** Every scenario `ferry bench` knows, by name. Protocol scenarios register here as their issues land. */
+export const scenarios: readonly Scenario[] = [];
+
+/** Looks a scenario up by its command-line name. */
+export function findScenario(name: string): Scenario | undefined {
+  return scenarios.find((s) => s.name === name);
+}
