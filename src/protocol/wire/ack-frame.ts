@@ -14,7 +14,7 @@ function checkRanges(ranges: readonly AckRange[]): void {
   }
   let floor = Number.POSITIVE_INFINITY;
   for (const range of ranges) {
-    // R-FRAME-5: the gap encoding needs at least one unacknowledged packet between ranges.
+    // R-FRAME-6: the gap encoding needs at least one unacknowledged packet between ranges.
     if (!(range.smallest >= 0 && range.smallest <= range.largest && range.largest <= floor - 2)) {
       throw new WireEncodeError(
         'invalid-frame',
@@ -25,7 +25,7 @@ function checkRanges(ranges: readonly AckRange[]): void {
   }
 }
 
-/** Encoded size of an ACK frame (spec §4.3). Throws {@link WireEncodeError} if it is invalid. */
+/** Encoded size of an ACK frame (spec §4.4). Throws {@link WireEncodeError} if it is invalid. */
 export function ackFrameLength(frame: AckFrame): number {
   const ranges = frame.ranges;
   checkRanges(ranges);
@@ -45,7 +45,7 @@ export function ackFrameLength(frame: AckFrame): number {
   return length;
 }
 
-/** Encodes an ACK frame (R-FRAME-5, RFC 9000 §19.3.1) at `offset`; returns the offset after it. */
+/** Encodes an ACK frame (R-FRAME-6, RFC 9000 §19.3.1) at `offset`; returns the offset after it. */
 export function encodeAckFrame(frame: AckFrame, buf: Uint8Array, offset: number): number {
   const ranges = frame.ranges;
   checkRanges(ranges);
@@ -65,7 +65,7 @@ export function encodeAckFrame(frame: AckFrame, buf: Uint8Array, offset: number)
 
 /**
  * Decodes an ACK frame body (the type byte already read), or returns `undefined` with the reader's error set:
- * `invalid-ack` when a range would go below packet 0 (R-FRAME-6) or there are too many ranges (R-FRAME-7).
+ * `invalid-ack` when a range would go below packet 0 (R-FRAME-7) or there are too many ranges (R-FRAME-8).
  */
 export function decodeAckFrame(reader: WireReader): AckFrame | undefined {
   const largest = reader.varint();

@@ -26,13 +26,13 @@ export function utf8Length(text: string): number {
   return length;
 }
 
-/** Encoded size of a CLOSE frame (spec §4.4). Throws {@link WireEncodeError} if it is invalid. */
+/** Encoded size of a CLOSE frame (spec §4.5). Throws {@link WireEncodeError} if it is invalid. */
 export function closeFrameLength(frame: CloseFrame): number {
   const reasonLength = utf8Length(frame.reason);
   return 1 + varintLength(frame.code) + varintLength(reasonLength) + reasonLength;
 }
 
-/** Encodes a CLOSE frame (R-FRAME-13) at `offset`; returns the offset after it. */
+/** Encodes a CLOSE frame (R-FRAME-10) at `offset`; returns the offset after it. */
 export function encodeCloseFrame(frame: CloseFrame, buf: Uint8Array, offset: number): number {
   const reasonLength = utf8Length(frame.reason);
   let at = writeU8(buf, offset, FrameType.close);
@@ -45,7 +45,7 @@ export function encodeCloseFrame(frame: CloseFrame, buf: Uint8Array, offset: num
   return at + reasonLength;
 }
 
-/** Decodes a CLOSE frame body, or returns `undefined` with the reader's error set (`invalid-utf8`, R-FRAME-13). */
+/** Decodes a CLOSE frame body, or returns `undefined` with the reader's error set (`invalid-utf8`, R-FRAME-10). */
 export function decodeCloseFrame(reader: WireReader): CloseFrame | undefined {
   const code = reader.varint();
   const reasonLength = code < 0 ? -1 : reader.varint();

@@ -4,12 +4,12 @@
  * - `non-minimal-varint`: a varint not in its shortest form (R-WIRE-2).
  * - `value-too-large`: a varint above 2^53−1 (R-WIRE-3).
  * - `reserved-bits`: a reserved header bit is set (R-WIRE-8).
- * - `unsupported-packet-type`: the packet type has no frame body this version can read (R-WIRE-10).
- * - `empty-packet`: a DATA packet without frames (R-WIRE-11).
- * - `unknown-frame`: an unknown or reserved frame type (R-FRAME-1, R-FRAME-16).
- * - `invalid-ack`: an ACK frame that goes below packet 0 or has too many ranges (R-FRAME-6, R-FRAME-7).
- * - `invalid-message`: a MESSAGE frame outside its message or with a redundant offset (R-FRAME-11, R-FRAME-12).
- * - `invalid-utf8`: a CLOSE reason that is not UTF-8 (R-FRAME-13).
+ * - `unsupported-packet-type`: the packet type has no frame body this version can read (R-WIRE-11).
+ * - `empty-packet`: a DATA packet without frames (R-WIRE-12).
+ * - `unknown-frame`: an unknown or reserved frame type (R-FRAME-1, R-FRAME-2).
+ * - `invalid-ack`: an ACK frame that goes below packet 0 or has too many ranges (R-FRAME-7, R-FRAME-8).
+ * - `invalid-message`: a MESSAGE frame outside its message or with a redundant offset (R-FRAME-15, R-FRAME-16).
+ * - `invalid-utf8`: a CLOSE reason that is not UTF-8 (R-FRAME-10).
  */
 export type WireErrorReason =
   | 'truncated'

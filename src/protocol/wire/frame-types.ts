@@ -9,13 +9,13 @@ export const FrameType = {
   message: 0x10,
 } as const;
 
-/** MESSAGE flag: fragment offset and total length follow (R-FRAME-9, R-FRAME-12). */
+/** MESSAGE flag: fragment offset and total length follow (R-FRAME-13, R-FRAME-16). */
 export const messageOffsetFlag = 0x01;
-/** MESSAGE flag: an explicit payload length follows (R-FRAME-10). */
+/** MESSAGE flag: an explicit payload length follows (R-FRAME-14). */
 export const messageLengthFlag = 0x02;
 
 /**
- * Frame type ranges reserved for later sections (R-FRAME-16), inclusive. Until a section defines them they are
+ * Frame type ranges reserved for later sections (R-FRAME-2), inclusive. Until a section defines them they are
  * unknown types: never sent, and a packet carrying one is dropped.
  */
 export const reservedFrameTypes = {
@@ -27,17 +27,17 @@ export const reservedFrameTypes = {
   fec: [0x30, 0x3f],
 } as const;
 
-/** Most ranges one ACK frame may carry (R-FRAME-7): the ACK Range Count field is at most this minus one. */
+/** Most ranges one ACK frame may carry (R-FRAME-8): the ACK Range Count field is at most this minus one. */
 export const maxAckRanges = 256;
 
-/** A run of `length` zero bytes (R-FRAME-2); a decoder folds a run of 0x00 bytes into one frame. */
+/** A run of `length` zero bytes (R-FRAME-4); a decoder folds a run of 0x00 bytes into one frame. */
 export interface PaddingFrame {
   type: 'padding';
   /** Number of zero bytes, at least 1. */
   length: number;
 }
 
-/** Asks the peer to acknowledge the packet (R-FRAME-3); no body. */
+/** Asks the peer to acknowledge the packet (R-FRAME-5); no body. */
 export interface PingFrame {
   type: 'ping';
 }
@@ -50,7 +50,7 @@ export interface AckRange {
   largest: number;
 }
 
-/** Selective acknowledgement (R-FRAME-5 … R-FRAME-8). */
+/** Selective acknowledgement (R-FRAME-6 … R-FRAME-9). */
 export interface AckFrame {
   type: 'ack';
   /** Time between receiving the largest acknowledged packet and sending this ACK, in microseconds. */
@@ -59,7 +59,7 @@ export interface AckFrame {
   ranges: AckRange[];
 }
 
-/** Closes the connection (R-FRAME-13). */
+/** Closes the connection (R-FRAME-10). */
 export interface CloseFrame {
   type: 'close';
   /** Application or protocol close code. */
@@ -68,14 +68,14 @@ export interface CloseFrame {
   reason: string;
 }
 
-/** Connection-level flow-control credit (R-FRAME-14). */
+/** Connection-level flow-control credit (R-FRAME-11). */
 export interface MaxDataFrame {
   type: 'max_data';
   /** The total number of message payload bytes the peer may send on the connection. */
   maximumBytes: number;
 }
 
-/** Channel-level flow-control credit (R-FRAME-15). */
+/** Channel-level flow-control credit (R-FRAME-12). */
 export interface MaxChannelDataFrame {
   type: 'max_channel_data';
   /** The channel the credit applies to. */
@@ -84,7 +84,7 @@ export interface MaxChannelDataFrame {
   maximumBytes: number;
 }
 
-/** One fragment (or all) of an application message (R-FRAME-9 … R-FRAME-12). */
+/** One fragment (or all) of an application message (R-FRAME-13 … R-FRAME-16). */
 export interface MessageFrame {
   type: 'message';
   /** The channel the message belongs to. */
@@ -99,7 +99,7 @@ export interface MessageFrame {
   payload: Uint8Array;
   /**
    * Whether the payload length is written explicitly. Without it the payload runs to the end of the packet,
-   * so only the last frame of a packet may omit it (R-FRAME-10).
+   * so only the last frame of a packet may omit it (R-FRAME-14).
    */
   lengthPresent: boolean;
 }
@@ -115,7 +115,7 @@ export type Frame =
   | MessageFrame;
 
 /**
- * Whether receiving `frame` obliges the receiver to acknowledge its packet (R-FRAME-4): every frame except
+ * Whether receiving `frame` obliges the receiver to acknowledge its packet (R-FRAME-3): every frame except
  * PADDING, ACK and CLOSE.
  */
 export function isAckEliciting(frame: Frame): boolean {

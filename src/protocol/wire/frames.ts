@@ -7,7 +7,7 @@ import { WireReader } from './reader.ts';
 import { varintLength } from './varint.ts';
 import { writeU8, writeVarint, writeZeros } from './writer.ts';
 
-/** Throws {@link WireEncodeError} unless a PADDING frame's length is a positive integer (R-FRAME-2). */
+/** Throws {@link WireEncodeError} unless a PADDING frame's length is a positive integer (R-FRAME-4). */
 function checkPadding(length: number): void {
   if (!(Number.isInteger(length) && length >= 1)) {
     throw new WireEncodeError('invalid-frame', `PADDING length must be a positive integer, got ${length}`);
@@ -67,7 +67,7 @@ export function encodeFrame(frame: Frame, buf: Uint8Array, offset: number): numb
 
 /**
  * Decodes one frame at the reader's offset, or returns `undefined` with the reader's error set. Unknown and
- * reserved types are `unknown-frame` (R-FRAME-1, R-FRAME-16).
+ * reserved types are `unknown-frame` (R-FRAME-1, R-FRAME-2).
  */
 export function decodeFrame(reader: WireReader): Frame | undefined {
   const frameAt = reader.offset;
@@ -75,7 +75,7 @@ export function decodeFrame(reader: WireReader): Frame | undefined {
   if (type < 0) return undefined;
   switch (type) {
     case FrameType.padding: {
-      // R-FRAME-2: a run of zero bytes is one PADDING frame.
+      // R-FRAME-4: a run of zero bytes is one PADDING frame.
       const bytes = reader.bytes;
       let at = reader.offset;
       while (at < reader.end && bytes[at] === 0) at++;
@@ -111,7 +111,7 @@ export function decodeFrame(reader: WireReader): Frame | undefined {
 /**
  * Decodes the frames of a DATA packet's payload, from `offset` to the end of `bytes` (spec §4). Never throws:
  * malformed bytes give a typed failure whose offset counts from the start of `bytes`, and then no frame is
- * returned (R-WIRE-13). A payload without frames is `empty-packet` (R-WIRE-11). Payloads and connection ids
+ * returned (R-WIRE-13). A payload without frames is `empty-packet` (R-WIRE-12). Payloads and connection ids
  * in the result are views of `bytes`.
  */
 export function decodeFrames(bytes: Uint8Array, offset = 0): DecodeResult<Frame[]> {

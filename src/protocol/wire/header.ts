@@ -11,7 +11,7 @@ export const PacketType = {
   handshake: 1,
   /** Reserved for FEC repair packets (spec §11). */
   fecRepair: 2,
-  /** Reserved; not sent by this version (R-WIRE-10). */
+  /** Reserved; not sent by this version (R-WIRE-11). */
   reserved: 3,
 } as const;
 
@@ -29,7 +29,7 @@ export interface PacketHeader {
   connectionId: Uint8Array;
   /** The key phase bit, carried unchanged; its meaning is defined with the handshake (R-WIRE-9). */
   keyPhase: boolean;
-  /** The packet number, a varint carried in full (R-WIRE-12). */
+  /** The packet number, a varint carried in full (R-WIRE-10). */
   packetNumber: number;
 }
 
@@ -90,7 +90,7 @@ export function encodeHeader(header: PacketHeader, buf: Uint8Array, offset: numb
 /**
  * Decodes the packet header at the start of `bytes` (spec §3.1). Never throws: a malformed header is a typed
  * failure (`truncated`, `reserved-bits`, `non-minimal-varint`, `value-too-large`). Every packet type decodes;
- * what follows a non-DATA header is left to the caller (R-WIRE-10).
+ * what follows a non-DATA header is left to the caller (R-WIRE-11).
  */
 export function decodeHeader(bytes: Uint8Array): DecodeResult<DecodedHeader> {
   const reader = new WireReader(bytes);

@@ -4,12 +4,12 @@ import type { WireReader } from './reader.ts';
 import { varintLength } from './varint.ts';
 import { writeBytes, writeU8, writeVarint } from './writer.ts';
 
-/** Whether the OFFSET fields must be written: the frame is not a whole message from offset 0 (R-FRAME-12). */
+/** Whether the OFFSET fields must be written: the frame is not a whole message from offset 0 (R-FRAME-16). */
 function needsOffset(frame: MessageFrame): boolean {
   return frame.offset !== 0 || frame.totalLength !== frame.payload.length;
 }
 
-/** Throws {@link WireEncodeError} unless the fragment lies inside its message (R-FRAME-11). */
+/** Throws {@link WireEncodeError} unless the fragment lies inside its message (R-FRAME-15). */
 function checkMessage(frame: MessageFrame): void {
   if (!(frame.offset + frame.payload.length <= frame.totalLength)) {
     throw new WireEncodeError(
@@ -28,7 +28,7 @@ export function messageFrameLength(frame: MessageFrame): number {
   return length;
 }
 
-/** Encodes a MESSAGE frame (R-FRAME-9) at `offset`; returns the offset after it. */
+/** Encodes a MESSAGE frame (R-FRAME-13) at `offset`; returns the offset after it. */
 export function encodeMessageFrame(frame: MessageFrame, buf: Uint8Array, offset: number): number {
   checkMessage(frame);
   const withOffset = needsOffset(frame);
@@ -47,7 +47,7 @@ export function encodeMessageFrame(frame: MessageFrame, buf: Uint8Array, offset:
 
 /**
  * Decodes a MESSAGE frame body whose type byte `type` (0x10–0x13) started at `frameAt`, or returns `undefined`
- * with the reader's error set (`invalid-message` for R-FRAME-11 and R-FRAME-12). The payload is a view.
+ * with the reader's error set (`invalid-message` for R-FRAME-15 and R-FRAME-16). The payload is a view.
  */
 export function decodeMessageFrame(
   reader: WireReader,
@@ -66,7 +66,7 @@ export function decodeMessageFrame(
     totalLength = offset < 0 ? -1 : reader.varint();
     if (totalLength < 0) return undefined;
   }
-  // R-FRAME-10: without LENGTH the payload runs to the end of the packet.
+  // R-FRAME-14: without LENGTH the payload runs to the end of the packet.
   const payloadLength = lengthPresent ? reader.varint() : reader.remaining;
   if (payloadLength < 0) return undefined;
   const payload = reader.view(payloadLength);
@@ -74,7 +74,7 @@ export function decodeMessageFrame(
   if (!withOffset) {
     totalLength = payloadLength;
   } else if (offset + payloadLength > totalLength || (offset === 0 && totalLength === payloadLength)) {
-    // R-FRAME-11: the fragment lies inside its message; R-FRAME-12: OFFSET is present only when needed.
+    // R-FRAME-15: the fragment lies inside its message; R-FRAME-16: OFFSET is present only when needed.
     reader.fail('invalid-message', frameAt);
     return undefined;
   }

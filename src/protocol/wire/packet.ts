@@ -7,7 +7,7 @@ import { decodeHeader, encodeHeader, headerLength, type PacketHeader, PacketType
 export interface Packet {
   /** The packet header. */
   header: PacketHeader;
-  /** The frames, at least one (R-WIRE-11). */
+  /** The frames, at least one (R-WIRE-12). */
   frames: Frame[];
 }
 
@@ -24,7 +24,7 @@ function checkPacket(packet: Packet): void {
     throw new WireEncodeError('invalid-frame', 'a DATA packet carries at least one frame');
   for (let i = 0; i < frames.length - 1; i++) {
     const frame = frames[i]!;
-    // R-FRAME-10: a MESSAGE without LENGTH runs to the end of the packet, so it must be last.
+    // R-FRAME-14: a MESSAGE without LENGTH runs to the end of the packet, so it must be last.
     if (frame.type === 'message' && !frame.lengthPresent) {
       throw new WireEncodeError('invalid-frame', `MESSAGE frame ${i} without LENGTH is not the last frame`);
     }
@@ -53,7 +53,7 @@ export function encodePacket(packet: Packet, buf: Uint8Array, offset: number): n
 /**
  * Decodes a whole DATA packet (spec §3–§4). Never throws: malformed bytes give a typed failure and no frames
  * (R-WIRE-13). Other packet types are `unsupported-packet-type` here; use {@link decodeHeader} to dispatch them
- * (R-WIRE-10). Connection id and payloads in the result are views of `bytes`, not copies.
+ * (R-WIRE-11). Connection id and payloads in the result are views of `bytes`, not copies.
  */
 export function decodePacket(bytes: Uint8Array): DecodeResult<Packet> {
   const decoded = decodeHeader(bytes);
