@@ -61,7 +61,7 @@ function fromJson(json: JsonPacket): Packet {
     frames: json.frames.map((frame) =>
       frame['type'] === 'message'
         ? ({ ...frame, payload: hexBytes(frame['payload'] as string) } as Frame)
-        : (frame as Frame),
+        : (frame as unknown as Frame),
     ),
   };
 }
