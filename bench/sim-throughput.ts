@@ -6,10 +6,10 @@
 import { performance } from 'node:perf_hooks';
 import b from 'benny';
 import type { SimEndpoint, Transmit } from '../src/sim/endpoint.ts';
-import { Link } from '../src/sim/link.ts';
 import { bernoulliLoss } from '../src/sim/link/bernoulli-loss.ts';
 import { rateLimit } from '../src/sim/link/rate-limit.ts';
 import { uniformDelay } from '../src/sim/link/uniform-delay.ts';
+import { Link } from '../src/sim/link.ts';
 import { Simulation } from '../src/sim/simulation.ts';
 
 const datagramBytes = 1200;
@@ -82,7 +82,9 @@ function plainFigure(): void {
     const perSecond = delivered / ((performance.now() - started) / 1000);
     best = Math.max(best, perSecond);
   }
-  console.log(`sim-throughput: ${Math.round(best).toLocaleString('en-US')} deliveries/s (3-node link, best of 3)`);
+  console.log(
+    `sim-throughput: ${Math.round(best).toLocaleString('en-US')} deliveries/s (3-node link, best of 3)`,
+  );
 }
 
 plainFigure();
