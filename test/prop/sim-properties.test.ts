@@ -2,21 +2,24 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EventQueue } from '../../src/sim/event-queue.ts';
 import { EventRecorder } from '../../src/sim/events.ts';
-import { type LinkProfile, linkFromProfile } from '../../src/sim/link.ts';
 import { bagLoss } from '../../src/sim/link/bag-loss.ts';
 import type { LinkNode, SimPacket } from '../../src/sim/link/node.ts';
 import { normalJitter } from '../../src/sim/link/normal-jitter.ts';
 import { rateLimit } from '../../src/sim/link/rate-limit.ts';
 import { uniformDelay } from '../../src/sim/link/uniform-delay.ts';
+import { type LinkProfile, linkFromProfile } from '../../src/sim/link.ts';
 import { SeededRandom } from '../../src/sim/random.ts';
 import { Simulation } from '../../src/sim/simulation.ts';
 import { EchoClient, EchoServer } from '../../src/sim/toy-endpoints.ts';
 
 /** Arrivals as (gap before it in ms, size in bytes); times are the running sum of gaps. */
-const arrivals = fc.array(fc.record({ gapMs: fc.double({ min: 0, max: 20, noNaN: true }), size: fc.nat(1500) }), {
-  minLength: 1,
-  maxLength: 300,
-});
+const arrivals = fc.array(
+  fc.record({ gapMs: fc.double({ min: 0, max: 20, noNaN: true }), size: fc.nat(1500) }),
+  {
+    minLength: 1,
+    maxLength: 300,
+  },
+);
 
 function push(node: LinkNode, list: { gapMs: number; size: number }[]) {
   const out: SimPacket[] = [];
@@ -70,7 +73,8 @@ describe('link node properties', () => {
             at += gapMs;
             // Reference backlog: bytes of admitted packets not yet serialised at `at`.
             let backlog = 0;
-            for (const q of admitted) backlog += Math.min(q.size, Math.max(0, (q.departure - at) * bytesPerMs));
+            for (const q of admitted)
+              backlog += Math.min(q.size, Math.max(0, (q.departure - at) * bytesPerMs));
             const tolerance = 1e-6 * (queueBytes + size + 1);
             node.process(
               { bytes: new Uint8Array(size), sentAt: at, at },
@@ -193,7 +197,8 @@ describe('simulation properties', () => {
           expect(link.counters.delivered + dropped).toBe(link.counters.sent + extra);
         }
         expect(sim.counters.deliveries).toBe(
-          (sim.linkBetween('a', 'b')?.counters.delivered ?? 0) + (sim.linkBetween('b', 'a')?.counters.delivered ?? 0),
+          (sim.linkBetween('a', 'b')?.counters.delivered ?? 0) +
+            (sim.linkBetween('b', 'a')?.counters.delivered ?? 0),
         );
       }),
       { numRuns: 60 },
