@@ -1,0 +1,114 @@
+import type { Connection } from '../protocol/connection.ts';
+import type { ConnectionConfig } from '../protocol/connection-config.ts';
+import type { ConnectionEvent, ReceivedMessage } from '../protocol/connection-events.ts';
+import { Endpoint } from '../protocol/endpoint.ts';
+import type { SimEndpoint, Transmit } from '../sim/endpoint.ts';
+import { type LinkProfile, linkFromProfile } from '../sim/link.ts';
+import { Simulation } from '../sim/simulation.ts';
+
+/** Which end of a {@link FerryPair}. */
+export type Side = 'client' | 'server';
+
+/** Options of a {@link FerryPair}. */
+export interface FerryPairOptions {
+  /** Simulator seed. */
+  seed: number;
+  /** Client → server link. */
+  forward: LinkProfile;
+  /** Server → client link. */
+  reverse: LinkProfile;
+  /** Connection tunables for both sides. */
+  config?: Partial<ConnectionConfig>;
+  /** Called for every message an application receives (the pair reads eagerly). */
+  onMessage?: (side: Side, nowMs: number, message: ReceivedMessage) => void;
+  /** Called for every connection event. */
+  onEvent?: (side: Side, nowMs: number, event: ConnectionEvent) => void;
+  /** When false, messages are left in the connection (a slow reader); default true. */
+  readEagerly?: boolean;
+}
+
+/** Runs an application callback after each endpoint activity, before the simulator drains transmits. */
+class AppEndpoint implements SimEndpoint {
+  constructor(
+    readonly endpoint: Endpoint,
+    private readonly afterActivity: (nowMs: number) => void,
+  ) {}
+  handleDatagram(nowMs: number, from: string, bytes: Uint8Array): void {
+    this.endpoint.handleDatagram(nowMs, from, bytes);
+    this.afterActivity(nowMs);
+  }
+  handleTimeout(nowMs: number): void {
+    this.endpoint.handleTimeout(nowMs);
+    this.afterActivity(nowMs);
+  }
+  pollTransmit(nowMs: number): Transmit | undefined {
+    return this.endpoint.pollTransmit(nowMs);
+  }
+  nextTimeout(): number | undefined {
+    return this.endpoint.nextTimeout();
+  }
+}
+
+/**
+ * A Ferry client and server connected through simulated links: the harness every simulation test and protocol
+ * benchmark uses. Deterministic for a given seed and setup.
+ */
+export class FerryPair {
+  readonly sim: Simulation;
+  readonly client: Connection;
+  /** The server's connection, once the first client datagram has arrived. */
+  server: Connection | undefined;
+  private readonly serverEndpoint: Endpoint;
+
+  constructor(private readonly options: FerryPairOptions) {
+    this.sim = new Simulation({ seed: options.seed });
+    const clientEndpoint = new Endpoint({
+      random: this.sim.forkRandom('client ids'),
+      acceptConnections: false,
+      config: options.config,
+    });
+    this.serverEndpoint = new Endpoint({
+      random: this.sim.forkRandom('server ids'),
+      acceptConnections: true,
+      config: options.config,
+    });
+    this.client = clientEndpoint.connect(0, 'server');
+    this.sim.addEndpoint('client', new AppEndpoint(clientEndpoint, (now) => this.serviceApp('client', now)));
+    this.sim.addEndpoint(
+      'server',
+      new AppEndpoint(this.serverEndpoint, (now) => this.serviceApp('server', now)),
+    );
+    this.sim.connect('client', 'server', linkFromProfile(options.forward), linkFromProfile(options.reverse));
+  }
+
+  /** The connection of `side`, if it exists yet. */
+  connection(side: Side): Connection | undefined {
+    return side === 'client' ? this.client : this.server;
+  }
+
+  /** Drains events and (when reading eagerly) messages of one side into the callbacks. */
+  serviceApp(side: Side, nowMs: number): void {
+    if (side === 'server' && !this.server) {
+      const event = this.serverEndpoint.pollEvent();
+      if (event) this.server = event.connection;
+    }
+    const connection = this.connection(side);
+    if (!connection) return;
+    for (let event = connection.pollEvent(); event; event = connection.pollEvent()) {
+      this.options.onEvent?.(side, nowMs, event);
+    }
+    if (this.options.readEagerly === false) return;
+    for (let message = connection.receive(); message; message = connection.receive()) {
+      this.options.onMessage?.(side, nowMs, message);
+    }
+  }
+
+  /** Runs application code at virtual time `atMs`, then lets both endpoints transmit. */
+  at(atMs: number, hook: (nowMs: number) => void): void {
+    this.sim.schedule(atMs, (now) => {
+      hook(now);
+      this.serviceApp('client', now);
+      this.serviceApp('server', now);
+    });
+  }
+}

@@ -1,0 +1,67 @@
+/** Connection tunables with their defaults (spec §5–§10). Units are in the names. */
+export interface ConnectionConfig {
+  /** Largest UDP payload the connection sends (bytes). */
+  maxDatagramBytes: number;
+  /** Largest application message accepted for sending or receiving (bytes), R-CHAN-4. */
+  maxMessageBytes: number;
+  /** RTT assumed before the first sample (ms). */
+  initialRttMs: number;
+  /** Longest this side delays an ACK (ms), R-ACK-2; the peer assumes the same value. */
+  maxAckDelayMs: number;
+  /** ACK after this many ack-eliciting packets at the latest, R-ACK-2. */
+  ackElicitingThreshold: number;
+  /** Most ranges in one ACK frame, R-ACK-5. */
+  maxAckRanges: number;
+  /** Timer granularity (ms), RFC 9002 kGranularity. */
+  granularityMs: number;
+  /** Cap of the PTO backoff exponent, R-LOSS-5. */
+  maxPtoBackoff: number;
+  /** Largest single PTO interval (ms), R-LOSS-5. */
+  maxPtoMs: number;
+  /** Close after this long without receiving anything (ms), R-LIVE-2. */
+  idleTimeoutMs: number;
+  /** Send a PING after this long without sending anything ack-eliciting (ms); 0 disables, R-LIVE-1. */
+  keepAliveIntervalMs: number;
+  /** Flow-control window per channel (bytes of unread message data the receiver buffers), R-FLOW-1. */
+  channelWindowBytes: number;
+  /** Flow-control window for the whole connection (bytes), R-FLOW-1. */
+  connectionWindowBytes: number;
+  /** Send buffer per connection (bytes of unacknowledged messages); beyond it `send` reports backpressure. */
+  sendBufferBytes: number;
+  /** Most channels a peer may use, R-CHAN-5. */
+  maxChannels: number;
+  /** Most time a graceful close waits for acknowledgements before giving up (ms), R-CLOSE-2. */
+  closeTimeoutMs: number;
+  /** Thin-stream redundancy (spec §6.5): largest fragment copied into later packets (bytes); 0 disables. */
+  redundancyMaxFragmentBytes: number;
+  /** Most extra copies of one small fragment, R-LOSS-8. */
+  redundancyMaxExtraCopies: number;
+  /** Residual loss the redundancy aims for; sets the copies from the measured loss rate, R-LOSS-8. */
+  redundancyTargetResidualLoss: number;
+  /** Redundant bytes may not exceed this multiple of the payload bytes sent (the overhead budget), R-LOSS-8. */
+  redundancyBudgetRatio: number;
+}
+
+/** Defaults chosen for IM over lossy mobile paths; see spec.md for the reasoning behind each. */
+export const defaultConnectionConfig: Readonly<ConnectionConfig> = {
+  maxDatagramBytes: 1200,
+  maxMessageBytes: 16 * 1024 * 1024,
+  initialRttMs: 200,
+  maxAckDelayMs: 10,
+  ackElicitingThreshold: 2,
+  maxAckRanges: 32,
+  granularityMs: 1,
+  maxPtoBackoff: 6,
+  maxPtoMs: 4000,
+  idleTimeoutMs: 30_000,
+  keepAliveIntervalMs: 10_000,
+  channelWindowBytes: 1024 * 1024,
+  connectionWindowBytes: 4 * 1024 * 1024,
+  sendBufferBytes: 32 * 1024 * 1024,
+  maxChannels: 256,
+  closeTimeoutMs: 10_000,
+  redundancyMaxFragmentBytes: 256,
+  redundancyMaxExtraCopies: 3,
+  redundancyTargetResidualLoss: 0.02,
+  redundancyBudgetRatio: 3,
+};

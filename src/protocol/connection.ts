@@ -1,0 +1,928 @@
+import { AckManager } from './ack/ack-manager.ts';
+import type { CcPacket, CongestionController } from './cc/congestion-controller.ts';
+import { NewReno } from './cc/new-reno.ts';
+import { Pacer } from './cc/pacer.ts';
+import { ChannelMode, channelModeOf, isReliableMode } from './channel/channel-id.ts';
+import type { OutgoingFragment } from './channel/outgoing-message.ts';
+import { ReceiveChannel } from './channel/receive-channel.ts';
+import { SendChannel } from './channel/send-channel.ts';
+import { type ConnectionConfig, defaultConnectionConfig } from './connection-config.ts';
+import type {
+  CloseInitiator,
+  ConnectionEvent,
+  ReceivedMessage,
+  UnconfirmedMessage,
+} from './connection-events.ts';
+import { CloseCode, FerryUsageError } from './errors.ts';
+import { LossDetection } from './recovery/loss-detection.ts';
+import { RedundancyPlanner } from './recovery/redundancy.ts';
+import type { SentPacket } from './recovery/sent-packet.ts';
+import type { Frame, MessageFrame } from './wire/frame-types.ts';
+import { type PacketHeader, PacketType } from './wire/header.ts';
+import {
+  decodeFrames,
+  decodeHeader,
+  encodedFrameLength,
+  encodeFrame,
+  encodeHeader,
+  headerLength,
+} from './wire/index.ts';
+
+/** Retransmittable content of a sent packet other than message fragments. */
+type ControlRecord =
+  | { kind: 'max_data' }
+  | { kind: 'max_channel_data'; channelId: number }
+  | { kind: 'ping' }
+  | { kind: 'close' };
+
+/** What a sent packet carried, handed back on acknowledgement or loss. */
+type SentRecord = OutgoingFragment | ControlRecord;
+
+/** Lifecycle (spec §10): open → closing (graceful, flushing) → draining (CLOSE sent or received) → closed. */
+export type ConnectionState = 'open' | 'closing' | 'draining' | 'closed';
+
+/** Counters for benchmarks, traces and tests. */
+export interface ConnectionStats {
+  packetsSent: number;
+  packetsReceived: number;
+  bytesSent: number;
+  bytesReceived: number;
+  /** Datagrams dropped undecoded (malformed, wrong connection id, duplicate packet number). */
+  packetsDropped: number;
+  duplicatePackets: number;
+  messagesSent: number;
+  messagesReceived: number;
+  /** Payload bytes handed to the application. */
+  payloadBytesReceived: number;
+  /** Fragment transmissions after the first (loss recovery, probes and redundancy). */
+  fragmentRetransmissions: number;
+  /** Of those, proactive redundant copies (spec §6.5). */
+  redundantCopies: number;
+  ackOnlyPackets: number;
+  probePackets: number;
+  lostPackets: number;
+  spuriousLosses: number;
+}
+
+/** Options to create a connection. */
+export interface ConnectionOptions {
+  /** Which side this is; sets the channel-id opener bit (R-CHAN-1). */
+  role: 'client' | 'server';
+  /** Connection id written in every packet this side sends (the peer's id for it), R-WIRE-7. */
+  connectionId: Uint8Array;
+  /** Tunables; anything missing takes its default. */
+  config?: Partial<ConnectionConfig>;
+  /** Congestion controller (NewReno by default, spec §9). */
+  congestionController?: CongestionController;
+}
+
+/** Space reserved in every packet for the ACK frame when data shares the packet. */
+const minAckReserveBytes = 16;
+/** MESSAGE frame overhead upper bound used to size fragments: type + 4 varints of ≤ 8 bytes + length. */
+const messageFrameOverheadBytes = 1 + 8 + 8 + 8 + 8 + 4;
+
+/**
+ * One Ferry connection: a sans-IO state machine that turns a lossy datagram path into reliable message channels
+ * (spec §5–§10). It never reads a clock, sets a timer or touches a socket.
+ *
+ * Call order, for whoever drives it (the simulator or `src/node`):
+ * 1. `handleDatagram(now, bytes)` for every datagram that arrives for this connection;
+ * 2. `handleTimeout(now)` whenever `now >= nextTimeout()`;
+ * 3. after either, and after any application call (`send`, `close`, `receive`), drain `pollTransmit(now)` until
+ *    it returns undefined and send each datagram;
+ * 4. drain `pollEvent()` for application events, and `receive()` for messages;
+ * 5. re-arm the one timer at `nextTimeout()` (undefined: no timer needed).
+ */
+export class Connection {
+  readonly config: Readonly<ConnectionConfig>;
+  readonly role: 'client' | 'server';
+  readonly connectionId: Uint8Array;
+  state: ConnectionState = 'open';
+  readonly stats: ConnectionStats = {
+    packetsSent: 0,
+    packetsReceived: 0,
+    bytesSent: 0,
+    bytesReceived: 0,
+    packetsDropped: 0,
+    duplicatePackets: 0,
+    messagesSent: 0,
+    messagesReceived: 0,
+    payloadBytesReceived: 0,
+    fragmentRetransmissions: 0,
+    redundantCopies: 0,
+    ackOnlyPackets: 0,
+    probePackets: 0,
+    lostPackets: 0,
+    spuriousLosses: 0,
+  };
+
+  private readonly loss: LossDetection<SentRecord>;
+  private readonly acks: AckManager;
+  private readonly cc: CongestionController;
+  private readonly pacer: Pacer;
+  private readonly redundancy: RedundancyPlanner;
+  private readonly sendChannels = new Map<number, SendChannel>();
+  private readonly receiveChannels = new Map<number, ReceiveChannel>();
+  /** Round-robin order of send channels for new data (no head-of-line blocking between channels). */
+  private sendOrder: SendChannel[] = [];
+  private sendCursor = 0;
+  private readonly retransmitQueue: OutgoingFragment[] = [];
+  private retransmitHead = 0;
+  private readonly events: ConnectionEvent[] = [];
+  private eventHead = 0;
+  private readonly readable: number[] = [];
+  private readonly fragmentBytes: number;
+  private nextPacketNumber = 0;
+  private readonly buffer: Uint8Array;
+
+  // Flow control (spec §8).
+  private connectionSentPosition = 0;
+  private peerConnectionLimit: number;
+  private connectionConsumed = 0;
+  private advertisedConnectionLimit: number;
+  private maxDataPending = false;
+  private readonly maxChannelDataPending = new Set<number>();
+  private sendBufferedBytes = 0;
+  private writableWanted = false;
+
+  // Liveness and close (spec §10).
+  private lastReceivedMs: number;
+  private lastAckElicitingSentMs: number;
+  private pingPending = false;
+  private probesPending = 0;
+  private closeDeadlineMs: number | undefined;
+  private drainUntilMs: number | undefined;
+  private closeFrame: { code: number; reason: string } | undefined;
+  private closeInitiator: CloseInitiator = 'local';
+  private closeSendPending = false;
+  private closedEmitted = false;
+
+  constructor(nowMs: number, options: ConnectionOptions) {
+    this.config = { ...defaultConnectionConfig, ...options.config };
+    this.role = options.role;
+    this.connectionId = options.connectionId;
+    const c = this.config;
+    this.loss = new LossDetection<SentRecord>({
+      initialRttMs: c.initialRttMs,
+      granularityMs: c.granularityMs,
+      peerMaxAckDelayMs: c.maxAckDelayMs,
+      packetThreshold: 3,
+      maxPacketThreshold: 64,
+      maxPtoBackoff: c.maxPtoBackoff,
+      maxPtoMs: c.maxPtoMs,
+    });
+    this.acks = new AckManager({
+      maxAckDelayMs: c.maxAckDelayMs,
+      ackElicitingThreshold: c.ackElicitingThreshold,
+      maxAckRanges: c.maxAckRanges,
+      maxTrackedRanges: Math.max(4 * c.maxAckRanges, 256),
+    });
+    this.cc = options.congestionController ?? new NewReno({ maxDatagramBytes: c.maxDatagramBytes });
+    this.pacer = new Pacer(10 * c.maxDatagramBytes);
+    this.redundancy = new RedundancyPlanner(c);
+    const header = headerLength({
+      type: PacketType.data,
+      connectionId: this.connectionId,
+      keyPhase: false,
+      packetNumber: 2 ** 53 - 1,
+    });
+    this.fragmentBytes = c.maxDatagramBytes - header - messageFrameOverheadBytes - minAckReserveBytes;
+    if (this.fragmentBytes < 64) throw new RangeError(`maxDatagramBytes ${c.maxDatagramBytes} is too small`);
+    this.buffer = new Uint8Array(c.maxDatagramBytes);
+    this.peerConnectionLimit = c.connectionWindowBytes;
+    this.advertisedConnectionLimit = c.connectionWindowBytes;
+    this.lastReceivedMs = nowMs;
+    this.lastAckElicitingSentMs = nowMs;
+  }
+
+  // ─── Application API ────────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Queues `data` as one message on `channelId` and returns its message id (R-CHAN-2). The bytes are owned by
+   * the connection until acknowledged: do not modify them. Throws {@link FerryUsageError} when the message is
+   * too large, the connection is closing, or the send buffer is full (backpressure: wait for `writable`).
+   */
+  send(nowMs: number, channelId: number, data: Uint8Array): number {
+    if (this.state !== 'open') {
+      throw new FerryUsageError(
+        this.state === 'closing' ? 'closing' : 'connection-closed',
+        'connection is closing',
+      );
+    }
+    if (!Number.isSafeInteger(channelId) || channelId < 0) {
+      throw new FerryUsageError('invalid-channel', `invalid channel id ${channelId}`);
+    }
+    if (!isReliableMode(channelModeOf(channelId))) {
+      throw new FerryUsageError('unsupported-channel-mode', `channel ${channelId}: mode not supported yet`);
+    }
+    if (data.length > this.config.maxMessageBytes) {
+      throw new FerryUsageError(
+        'message-too-large',
+        `message of ${data.length} bytes exceeds maxMessageBytes`,
+      );
+    }
+    if (this.sendBufferedBytes > 0 && this.sendBufferedBytes + data.length > this.config.sendBufferBytes) {
+      this.writableWanted = true;
+      throw new FerryUsageError('send-buffer-full', 'send buffer full; wait for the writable event');
+    }
+    const channel = this.sendChannel(channelId);
+    const message = channel.enqueue(nowMs, data, this.fragmentBytes);
+    this.sendBufferedBytes += data.length;
+    this.stats.messagesSent++;
+    return message.messageId;
+  }
+
+  /** Whether `bytes` more can be queued without backpressure. */
+  canSend(bytes: number): boolean {
+    return (
+      this.state === 'open' &&
+      (this.sendBufferedBytes === 0 || this.sendBufferedBytes + bytes <= this.config.sendBufferBytes)
+    );
+  }
+
+  /** Bytes handed to `send` and not yet acknowledged. */
+  get sendBufferedBytesTotal(): number {
+    return this.sendBufferedBytes;
+  }
+
+  /**
+   * Takes the next received message, from `channelId` or from any channel. Taking it is what frees flow-control
+   * credit (spec §8), so a slow reader slows the sender instead of growing buffers.
+   */
+  receive(channelId?: number): ReceivedMessage | undefined {
+    if (channelId !== undefined) return this.takeFrom(channelId);
+    while (this.readable.length > 0) {
+      const id = this.readable[0]!;
+      const message = this.takeFrom(id);
+      if (message) return message;
+      this.readable.shift();
+    }
+    return undefined;
+  }
+
+  private takeFrom(channelId: number): ReceivedMessage | undefined {
+    const channel = this.receiveChannels.get(channelId);
+    const message = channel?.pollMessage();
+    if (!channel || !message) return undefined;
+    this.connectionConsumed += message.data.length;
+    if (channel.creditUpdate() !== undefined) this.maxChannelDataPending.add(channelId);
+    const connectionLimit = this.connectionConsumed + this.config.connectionWindowBytes;
+    if ((connectionLimit - this.advertisedConnectionLimit) * 2 >= this.config.connectionWindowBytes) {
+      this.advertisedConnectionLimit = connectionLimit;
+      this.maxDataPending = true;
+    }
+    return { channelId, messageId: message.messageId, data: message.data };
+  }
+
+  /** The next application event, or undefined. */
+  pollEvent(): ConnectionEvent | undefined {
+    if (this.eventHead >= this.events.length) return undefined;
+    const event = this.events[this.eventHead++];
+    if (this.eventHead === this.events.length) {
+      this.events.length = 0;
+      this.eventHead = 0;
+    }
+    return event;
+  }
+
+  /**
+   * Closes the connection (R-CLOSE-1). Graceful (the default) stops accepting new messages and keeps sending until
+   * everything handed over is acknowledged or `closeTimeoutMs` passes; the `closed` event then lists exactly the
+   * messages never confirmed (R-CLOSE-2, R-CLOSE-3). Immediate close sends CLOSE at once.
+   */
+  close(nowMs: number, options: { code?: number; reason?: string; graceful?: boolean } = {}): void {
+    if (this.state !== 'open') return;
+    const code = options.code ?? CloseCode.noError;
+    const reason = options.reason ?? '';
+    this.closeInitiator = 'local';
+    this.closeFrame = { code, reason };
+    if (options.graceful === false) {
+      this.enterDraining(nowMs, true);
+      return;
+    }
+    this.state = 'closing';
+    this.closeDeadlineMs = nowMs + this.config.closeTimeoutMs;
+    this.maybeFinishClosing(nowMs);
+  }
+
+  /** Messages handed over and not yet acknowledged, for close reports. */
+  unconfirmedMessages(): UnconfirmedMessage[] {
+    const out: UnconfirmedMessage[] = [];
+    for (const channel of this.sendChannels.values()) {
+      for (const id of channel.unacked.keys()) out.push({ channelId: channel.channelId, messageId: id });
+    }
+    return out;
+  }
+
+  /** Smoothed RTT (ms) and other recovery figures, for stats. */
+  get rtt(): { smoothedRttMs: number; minRttMs: number; rttVarMs: number; latestRttMs: number } {
+    const r = this.loss.rtt;
+    return {
+      smoothedRttMs: r.smoothedRttMs,
+      minRttMs: r.minRttMs,
+      rttVarMs: r.rttVarMs,
+      latestRttMs: r.latestRttMs,
+    };
+  }
+
+  /** Bytes in flight and congestion window, for stats and tests. */
+  get congestion(): { bytesInFlight: number; congestionWindowBytes: number; controller: string } {
+    return {
+      bytesInFlight: this.loss.bytesInFlight,
+      congestionWindowBytes: this.cc.congestionWindowBytes,
+      controller: this.cc.name,
+    };
+  }
+
+  /** Sizes of internal buffers, for bound checks in tests (resource limits). */
+  bufferSizes(): {
+    trackedPackets: number;
+    retransmitQueue: number;
+    receiveBufferedBytes: number;
+    ackRanges: number;
+  } {
+    let receiveBufferedBytes = 0;
+    for (const ch of this.receiveChannels.values()) receiveBufferedBytes += ch.bufferedBytes;
+    return {
+      trackedPackets: this.loss.trackedPackets,
+      retransmitQueue: this.retransmitQueue.length - this.retransmitHead,
+      receiveBufferedBytes,
+      ackRanges: this.acks.trackedRanges,
+    };
+  }
+
+  // ─── Driver API ─────────────────────────────────────────────────────────────────────────────────────
+
+  /** Processes one datagram addressed to this connection. Malformed input is dropped and counted, never thrown. */
+  handleDatagram(nowMs: number, bytes: Uint8Array): void {
+    if (this.state === 'closed') return;
+    const decodedHeader = decodeHeader(bytes);
+    if (!decodedHeader.ok || decodedHeader.value.header.type !== PacketType.data) {
+      this.stats.packetsDropped++;
+      return;
+    }
+    const { header, bodyOffset } = decodedHeader.value;
+    const decoded = decodeFrames(bytes, bodyOffset);
+    if (!decoded.ok) {
+      this.stats.packetsDropped++;
+      return;
+    }
+    const pn = header.packetNumber;
+    if (this.acks.isDuplicate(pn)) {
+      this.stats.duplicatePackets++;
+      return;
+    }
+    this.stats.packetsReceived++;
+    this.stats.bytesReceived += bytes.length;
+    this.lastReceivedMs = nowMs;
+    if (this.state === 'draining') {
+      // R-CLOSE-4: answer traffic after our CLOSE with CLOSE again (rate-limited to one per received packet).
+      if (this.closeInitiator === 'local') this.closeSendPending = true;
+      return;
+    }
+    let ackEliciting = false;
+    let accepted = true;
+    for (const frame of decoded.value) {
+      switch (frame.type) {
+        case 'padding':
+          break;
+        case 'ping':
+          ackEliciting = true;
+          break;
+        case 'ack':
+          this.onAckFrame(nowMs, frame.ranges, frame.ackDelayUs / 1000);
+          break;
+        case 'close':
+          this.onPeerClose(nowMs, frame.code, frame.reason);
+          return;
+        case 'max_data':
+          ackEliciting = true;
+          if (frame.maximumBytes > this.peerConnectionLimit) this.peerConnectionLimit = frame.maximumBytes;
+          break;
+        case 'max_channel_data':
+          ackEliciting = true;
+          this.sendChannels.get(frame.channelId)?.onMaxChannelData(frame.maximumBytes);
+          break;
+        case 'message':
+          ackEliciting = true;
+          if (!this.onMessageFrame(nowMs, frame)) accepted = false;
+          if (this.isEnding()) return;
+          break;
+      }
+    }
+    // A packet whose data was dropped for lack of window is not acknowledged, so it is retransmitted (R-FLOW-3).
+    if (accepted) this.acks.onPacketReceived(nowMs, pn, ackEliciting);
+    if (this.state === 'closing') this.maybeFinishClosing(nowMs);
+  }
+
+  /** Handles expired timers; call when `now >= nextTimeout()`. */
+  handleTimeout(nowMs: number): void {
+    if (this.state === 'closed') return;
+    if (nowMs >= this.lastReceivedMs + this.config.idleTimeoutMs) {
+      this.closeInitiator = 'idle-timeout';
+      this.closeFrame = { code: CloseCode.idleTimeout, reason: 'idle timeout' };
+      this.finishClosed(); // R-LIVE-2: silently closed, nothing sent
+      return;
+    }
+    if (this.state === 'draining') {
+      if (this.drainUntilMs !== undefined && nowMs >= this.drainUntilMs) this.finishClosed();
+      return;
+    }
+    if (this.state === 'closing' && this.closeDeadlineMs !== undefined && nowMs >= this.closeDeadlineMs) {
+      this.closeFrame = { code: CloseCode.closeTimeout, reason: this.closeFrame?.reason || 'close timeout' };
+      this.enterDraining(nowMs, true);
+      return;
+    }
+    const lossDeadline = this.loss.timerDeadlineMs();
+    if (lossDeadline !== undefined && nowMs >= lossDeadline) {
+      if (this.loss.isLossTimerArmed()) {
+        this.onLost(nowMs, this.loss.detectLosses(nowMs));
+      } else {
+        // R-LOSS-6: PTO — send probes, do not declare anything lost.
+        this.loss.onPtoFired();
+        this.probesPending = 2;
+      }
+    }
+    const keepAlive = this.config.keepAliveIntervalMs;
+    if (keepAlive > 0 && nowMs >= this.lastAckElicitingSentMs + keepAlive) this.pingPending = true; // R-LIVE-1
+  }
+
+  /** The one deadline the driver must arm (absolute ms), or undefined when nothing is scheduled. */
+  nextTimeout(): number | undefined {
+    if (this.state === 'closed') return undefined;
+    let t = this.lastReceivedMs + this.config.idleTimeoutMs;
+    if (this.state === 'draining') return Math.min(t, this.drainUntilMs ?? t);
+    if (this.closeDeadlineMs !== undefined) t = Math.min(t, this.closeDeadlineMs);
+    const ackDue = this.acks.ackDueMs();
+    if (ackDue !== undefined) t = Math.min(t, ackDue);
+    const lossDeadline = this.loss.timerDeadlineMs();
+    if (lossDeadline !== undefined) t = Math.min(t, lossDeadline);
+    if (this.config.keepAliveIntervalMs > 0 && !this.pingPending) {
+      t = Math.min(t, this.lastAckElicitingSentMs + this.config.keepAliveIntervalMs);
+    }
+    if (this.pacedUntilMs !== undefined) t = Math.min(t, this.pacedUntilMs);
+    return t;
+  }
+
+  /** The next datagram to send, or undefined when there is nothing to send now. Drain until undefined. */
+  pollTransmit(nowMs: number): Uint8Array | undefined {
+    this.pacedUntilMs = undefined;
+    if (this.state === 'closed') return undefined;
+    if (this.state === 'draining') {
+      if (!this.closeSendPending || !this.closeFrame) return undefined;
+      this.closeSendPending = false;
+      return this.buildPacket(nowMs, 'close');
+    }
+    const ackDue = this.acks.ackDueMs();
+    const ackNow = ackDue !== undefined && ackDue <= nowMs;
+    if (this.probesPending > 0) {
+      this.probesPending--;
+      this.stats.probePackets++;
+      return this.buildPacket(nowMs, 'probe');
+    }
+    if (this.hasDataToSend()) {
+      const cwndOpen = this.loss.bytesInFlight < this.cc.congestionWindowBytes;
+      if (cwndOpen) {
+        const rate = this.cc.pacingRateBytesPerSec(this.loss.ccRtt());
+        const at = this.pacer.nextSendTimeMs(nowMs, this.config.maxDatagramBytes, rate);
+        if (at <= nowMs) return this.buildPacket(nowMs, 'data');
+        this.pacedUntilMs = at;
+      }
+    }
+    if (ackNow && this.acks.hasRangesToReport()) return this.buildPacket(nowMs, 'ack');
+    return undefined;
+  }
+
+  private pacedUntilMs: number | undefined;
+
+  // ─── Sending ────────────────────────────────────────────────────────────────────────────────────────
+
+  private hasDataToSend(): boolean {
+    if (this.pingPending || this.maxDataPending || this.maxChannelDataPending.size > 0) return true;
+    if (this.retransmitHead < this.retransmitQueue.length) return true;
+    const credit = this.peerConnectionLimit - this.connectionSentPosition;
+    for (const channel of this.sendOrder) if (this.nextNewFragment(channel, credit)) return true;
+    return false;
+  }
+
+  /** Credit is checked per message (R-FLOW-2): a message may start while both positions are below their limits. */
+  private nextNewFragment(channel: SendChannel, _connectionCredit: number): OutgoingFragment | undefined {
+    const fragment = channel.nextFragment(Number.POSITIVE_INFINITY);
+    if (!fragment) return undefined;
+    if (fragment.offset === 0) {
+      if (this.connectionSentPosition >= this.peerConnectionLimit) return undefined;
+      if (channel.sentPosition >= channel.peerLimit) return undefined;
+    }
+    return fragment;
+  }
+
+  /**
+   * Assembles one packet: ACK (piggybacked whenever there are ranges to report, R-ACK-4), control frames,
+   * retransmissions, new data round-robin across channels, then redundant copies of small unacknowledged
+   * fragments if room and budget allow (R-LOSS-8).
+   */
+  private buildPacket(nowMs: number, purpose: 'data' | 'ack' | 'probe' | 'close'): Uint8Array {
+    const header: PacketHeader = {
+      type: PacketType.data,
+      connectionId: this.connectionId,
+      keyPhase: false,
+      packetNumber: this.nextPacketNumber++,
+    };
+    let room = this.config.maxDatagramBytes - headerLength(header);
+    const frames: Frame[] = [];
+    const records: SentRecord[] = [];
+    let largestAckedInPacket: number | undefined;
+    let ackEliciting = false;
+
+    if (this.acks.hasRangesToReport()) {
+      const maxRanges = purpose === 'ack' ? this.config.maxAckRanges : Math.min(this.config.maxAckRanges, 8);
+      const ack = this.acks.buildAck(nowMs, maxRanges);
+      if (ack && ack.ranges.length > 0) {
+        const frame: Frame = { type: 'ack', ackDelayUs: ack.ackDelayUs, ranges: ack.ranges };
+        frames.push(frame);
+        room -= encodedFrameLength(frame);
+        largestAckedInPacket = ack.ranges[0]!.largest;
+      }
+    }
+
+    if (purpose === 'close' && this.closeFrame) {
+      const frame: Frame = { type: 'close', code: this.closeFrame.code, reason: this.closeFrame.reason };
+      frames.push(frame);
+      records.push({ kind: 'close' });
+    } else if (purpose !== 'ack') {
+      room = this.addControlFrames(frames, records, room);
+      room = this.addRetransmissions(nowMs, frames, records, room);
+      room = this.addNewData(nowMs, frames, records, room);
+      if (purpose === 'probe' && !records.some((r) => !('kind' in r) || r.kind !== 'close')) {
+        room = this.addProbeData(nowMs, frames, records, room);
+      }
+      if (this.retransmitHead >= this.retransmitQueue.length && !this.anyNewDataReady()) {
+        room = this.addRedundantCopies(nowMs, frames, records, room);
+      }
+      if (purpose === 'probe' && records.length === 0) {
+        frames.push({ type: 'ping' });
+        records.push({ kind: 'ping' });
+      }
+    }
+    for (const r of records) if (!('kind' in r) || r.kind !== 'close') ackEliciting = true;
+
+    // Periodically make an ACK-only packet ack-eliciting so ACK ranges can be retired (R-ACK-4).
+    if (!ackEliciting && purpose === 'ack' && this.nextPacketNumber % 16 === 0) {
+      frames.push({ type: 'ping' });
+      records.push({ kind: 'ping' });
+      ackEliciting = true;
+    }
+
+    const last = frames[frames.length - 1];
+    if (last && last.type === 'message') last.lengthPresent = false; // R-FRAME-10: the last may omit it
+    let at = encodeHeader(header, this.buffer, 0);
+    for (const frame of frames) at = encodeFrame(frame, this.buffer, at);
+    const bytes = this.buffer.slice(0, at);
+
+    const sent: SentPacket<SentRecord> = {
+      packetNumber: header.packetNumber,
+      timeSentMs: nowMs,
+      sizeBytes: at,
+      ackEliciting,
+      inFlight: ackEliciting,
+      appLimited: !this.hasDataToSend(),
+      largestAckedInPacket,
+      frames: records,
+      declaredLost: false,
+      lostByReorderDistance: 0,
+    };
+    this.loss.onPacketSent(sent);
+    if (ackEliciting) {
+      this.lastAckElicitingSentMs = nowMs;
+      const rate = this.cc.pacingRateBytesPerSec(this.loss.ccRtt());
+      this.pacer.onSend(nowMs, at, rate);
+      this.cc.onPacketSent(nowMs, this.ccPacket(sent), this.loss.bytesInFlight);
+    } else {
+      this.stats.ackOnlyPackets++;
+    }
+    this.stats.packetsSent++;
+    this.stats.bytesSent += at;
+    return bytes;
+  }
+
+  private addControlFrames(frames: Frame[], records: SentRecord[], room: number): number {
+    if (this.pingPending) {
+      this.pingPending = false;
+      frames.push({ type: 'ping' });
+      records.push({ kind: 'ping' });
+      room -= 1;
+    }
+    if (this.maxDataPending && room > 16) {
+      this.maxDataPending = false;
+      const frame: Frame = { type: 'max_data', maximumBytes: this.advertisedConnectionLimit };
+      frames.push(frame);
+      records.push({ kind: 'max_data' });
+      room -= encodedFrameLength(frame);
+    }
+    for (const channelId of this.maxChannelDataPending) {
+      if (room < 24) break;
+      const channel = this.receiveChannels.get(channelId);
+      this.maxChannelDataPending.delete(channelId);
+      if (!channel) continue;
+      const frame: Frame = { type: 'max_channel_data', channelId, maximumBytes: channel.maxChannelData };
+      frames.push(frame);
+      records.push({ kind: 'max_channel_data', channelId });
+      room -= encodedFrameLength(frame);
+    }
+    return room;
+  }
+
+  /** Appends a MESSAGE frame for `fragment` if it fits; returns the room left, or -1 if it did not fit. */
+  private tryAddFragment(
+    fragment: OutgoingFragment,
+    frames: Frame[],
+    records: SentRecord[],
+    room: number,
+  ): number {
+    const message = fragment.message;
+    const frame: MessageFrame = {
+      type: 'message',
+      channelId: message.channelId,
+      messageId: message.messageId,
+      offset: fragment.offset,
+      totalLength: message.data.length,
+      payload: fragment.payload(),
+      lengthPresent: true,
+    };
+    const size = encodedFrameLength(frame);
+    if (size > room) return -1;
+    frames.push(frame);
+    records.push(fragment);
+    return room - size;
+  }
+
+  private noteSent(nowMs: number, fragment: OutgoingFragment): void {
+    fragment.transmissions++;
+    fragment.inFlightCopies++;
+    fragment.lastSentMs = nowMs;
+  }
+
+  private addRetransmissions(nowMs: number, frames: Frame[], records: SentRecord[], room: number): number {
+    const queue = this.retransmitQueue;
+    while (this.retransmitHead < queue.length) {
+      const fragment = queue[this.retransmitHead]!;
+      if (fragment.acked) {
+        fragment.queuedForRetransmit = false;
+        this.retransmitHead++;
+        continue;
+      }
+      const left = this.tryAddFragment(fragment, frames, records, room);
+      if (left < 0) break;
+      room = left;
+      fragment.queuedForRetransmit = false;
+      this.retransmitHead++;
+      this.noteSent(nowMs, fragment);
+      this.stats.fragmentRetransmissions++;
+      this.redundancy.onRetransmitted(fragment);
+    }
+    if (this.retransmitHead > 256 && this.retransmitHead * 2 > queue.length) {
+      queue.splice(0, this.retransmitHead);
+      this.retransmitHead = 0;
+    }
+    return room;
+  }
+
+  private anyNewDataReady(): boolean {
+    for (const channel of this.sendOrder) if (this.nextNewFragment(channel, 0)) return true;
+    return false;
+  }
+
+  private addNewData(nowMs: number, frames: Frame[], records: SentRecord[], room: number): number {
+    const order = this.sendOrder;
+    let idle = 0;
+    while (order.length > 0 && idle < order.length && room > messageFrameOverheadBytes) {
+      const channel = order[this.sendCursor % order.length]!;
+      const fragment = this.nextNewFragment(channel, 0);
+      if (!fragment) {
+        idle++;
+        this.sendCursor = (this.sendCursor + 1) % order.length;
+        continue;
+      }
+      const left = this.tryAddFragment(fragment, frames, records, room);
+      if (left < 0) break;
+      room = left;
+      idle = 0;
+      channel.onFirstSend(fragment);
+      this.connectionSentPosition += fragment.length;
+      this.noteSent(nowMs, fragment);
+      this.redundancy.onFirstSent(fragment);
+      // Small messages from one channel share a packet; a full fragment moves the cursor on (fairness).
+      if (fragment.length >= this.fragmentBytes / 2) this.sendCursor = (this.sendCursor + 1) % order.length;
+    }
+    return room;
+  }
+
+  /** A probe carries the oldest unacknowledged data (RFC 9002 §6.2.4), as copies. */
+  private addProbeData(nowMs: number, frames: Frame[], records: SentRecord[], room: number): number {
+    for (const packet of this.loss.unacked()) {
+      for (const record of packet.frames) {
+        if ('kind' in record || record.acked || records.includes(record)) continue;
+        const left = this.tryAddFragment(record, frames, records, room);
+        if (left < 0) return room;
+        room = left;
+        this.noteSent(nowMs, record);
+        this.stats.fragmentRetransmissions++;
+      }
+      if (room < 64) break;
+    }
+    return room;
+  }
+
+  private addRedundantCopies(nowMs: number, frames: Frame[], records: SentRecord[], room: number): number {
+    for (const fragment of this.redundancy.candidates(nowMs, this.loss.rtt.smoothedRttMs)) {
+      if (records.includes(fragment)) continue;
+      const left = this.tryAddFragment(fragment, frames, records, room);
+      if (left < 0) continue;
+      room = left;
+      this.noteSent(nowMs, fragment);
+      this.redundancy.onCopySent(fragment);
+      this.stats.fragmentRetransmissions++;
+      this.stats.redundantCopies++;
+    }
+    return room;
+  }
+
+  private ccPacket(p: SentPacket<SentRecord>): CcPacket {
+    return {
+      packetNumber: p.packetNumber,
+      sizeBytes: p.sizeBytes,
+      timeSentMs: p.timeSentMs,
+      appLimited: p.appLimited,
+    };
+  }
+
+  // ─── Receiving ──────────────────────────────────────────────────────────────────────────────────────
+
+  private onAckFrame(
+    nowMs: number,
+    ranges: readonly { smallest: number; largest: number }[],
+    ackDelayMs: number,
+  ): void {
+    const first = ranges[0];
+    if (!first || first.largest >= this.nextPacketNumber) {
+      // R-ACK-6: acknowledging a packet never sent is a protocol violation.
+      if (first) this.violation(nowMs, 'ack of unsent packet');
+      return;
+    }
+    const outcome = this.loss.onAckReceived(nowMs, ranges, ackDelayMs);
+    const ackedForCc: CcPacket[] = [];
+    for (const packet of outcome.acked) {
+      if (packet.largestAckedInPacket !== undefined) this.acks.onAckOfAck(packet.largestAckedInPacket);
+      if (!packet.declaredLost && packet.inFlight) ackedForCc.push(this.ccPacket(packet));
+      for (const record of packet.frames) {
+        if ('kind' in record) continue;
+        if (!packet.declaredLost) record.inFlightCopies--;
+        this.onFragmentAcked(record);
+      }
+      this.redundancy.onPacketAcked();
+    }
+    for (const packet of outcome.spurious) {
+      this.stats.spuriousLosses++;
+      this.cc.onSpuriousLoss(nowMs, this.ccPacket(packet));
+    }
+    if (ackedForCc.length > 0)
+      this.cc.onPacketsAcked(nowMs, ackedForCc, this.loss.ccRtt(), this.loss.bytesInFlight);
+    this.onLost(nowMs, outcome.lost);
+  }
+
+  private onFragmentAcked(fragment: OutgoingFragment): void {
+    if (fragment.acked) return;
+    fragment.acked = true;
+    const channel = this.sendChannels.get(fragment.message.channelId);
+    const message = channel?.onFragmentAcked(fragment);
+    if (!message) return;
+    this.sendBufferedBytes -= message.data.length;
+    this.events.push({ type: 'delivered', channelId: message.channelId, messageId: message.messageId });
+    if (this.writableWanted && this.sendBufferedBytes * 2 <= this.config.sendBufferBytes) {
+      this.writableWanted = false;
+      this.events.push({ type: 'writable' });
+    }
+  }
+
+  /** Lost frames are retransmitted in new packets (R-LOSS-1); a fragment waits while another copy is in flight. */
+  private onLost(nowMs: number, lost: SentPacket<SentRecord>[]): void {
+    if (lost.length === 0) return;
+    this.stats.lostPackets += lost.length;
+    const ccLost: CcPacket[] = [];
+    for (const packet of lost) {
+      if (packet.inFlight) ccLost.push(this.ccPacket(packet));
+      this.redundancy.onPacketLost();
+      for (const record of packet.frames) {
+        if ('kind' in record) {
+          if (record.kind === 'max_data') this.maxDataPending = true;
+          else if (record.kind === 'max_channel_data') this.maxChannelDataPending.add(record.channelId);
+          continue;
+        }
+        record.inFlightCopies--;
+        if (!record.acked && record.inFlightCopies <= 0 && !record.queuedForRetransmit) {
+          record.queuedForRetransmit = true;
+          this.retransmitQueue.push(record);
+        }
+      }
+    }
+    if (ccLost.length > 0) this.cc.onPacketsLost(nowMs, ccLost, this.loss.isPersistentCongestion(lost));
+  }
+
+  /** Returns false when the fragment was dropped for lack of window (the packet must not be acknowledged). */
+  private onMessageFrame(nowMs: number, frame: MessageFrame): boolean {
+    const channel = this.receiveChannel(nowMs, frame.channelId);
+    if (!channel) return true;
+    const outcome = channel.handleFragment(frame);
+    if (outcome.status === 'rejected') {
+      if (outcome.violation) {
+        this.violation(nowMs, `channel ${frame.channelId}: ${outcome.reason}`);
+        return true;
+      }
+      return false;
+    }
+    if (outcome.status === 'new' && channel.readyMessages > 0 && !this.readable.includes(frame.channelId)) {
+      this.readable.push(frame.channelId);
+      this.events.push({ type: 'readable', channelId: frame.channelId });
+    }
+    return true;
+  }
+
+  private receiveChannel(nowMs: number, channelId: number): ReceiveChannel | undefined {
+    let channel = this.receiveChannels.get(channelId);
+    if (channel) return channel;
+    const mode = channelModeOf(channelId);
+    if (mode !== ChannelMode.reliableOrdered && mode !== ChannelMode.reliableUnordered) {
+      this.violation(nowMs, `channel ${channelId}: unsupported mode`);
+      return undefined;
+    }
+    if (this.receiveChannels.size >= this.config.maxChannels) {
+      this.violation(nowMs, 'too many channels', CloseCode.limitExceeded); // R-CHAN-5
+      return undefined;
+    }
+    channel = new ReceiveChannel({
+      channelId,
+      ordered: mode === ChannelMode.reliableOrdered,
+      maxMessageBytes: this.config.maxMessageBytes,
+      windowBytes: this.config.channelWindowBytes,
+    });
+    this.receiveChannels.set(channelId, channel);
+    return channel;
+  }
+
+  private sendChannel(channelId: number): SendChannel {
+    let channel = this.sendChannels.get(channelId);
+    if (!channel) {
+      channel = new SendChannel(channelId, this.config.channelWindowBytes);
+      this.sendChannels.set(channelId, channel);
+      this.sendOrder.push(channel);
+    }
+    return channel;
+  }
+
+  // ─── Close ──────────────────────────────────────────────────────────────────────────────────────────
+
+  /** Whether the connection is draining or closed (state may change inside frame handlers). */
+  private isEnding(): boolean {
+    return this.state === 'draining' || this.state === 'closed';
+  }
+
+  private violation(nowMs: number, reason: string, code: number = CloseCode.protocolViolation): void {
+    if (this.state === 'draining' || this.state === 'closed') return;
+    this.closeInitiator = 'protocol-violation';
+    this.closeFrame = { code, reason };
+    this.enterDraining(nowMs, true);
+  }
+
+  private onPeerClose(nowMs: number, code: number, reason: string): void {
+    this.closeInitiator = 'peer';
+    this.closeFrame = { code, reason };
+    this.enterDraining(nowMs, false);
+  }
+
+  private maybeFinishClosing(nowMs: number): void {
+    if (this.state !== 'closing') return;
+    if (this.sendBufferedBytes === 0) this.enterDraining(nowMs, true);
+  }
+
+  /** R-CLOSE-4: after CLOSE, linger for three PTOs answering the peer, then report closed. */
+  private enterDraining(nowMs: number, sendClose: boolean): void {
+    this.state = 'draining';
+    this.closeSendPending = sendClose;
+    this.drainUntilMs = nowMs + 3 * this.loss.ptoIntervalMs();
+    this.probesPending = 0;
+    if (!sendClose) this.finishClosed(); // the peer closed: nothing more to say
+  }
+
+  private finishClosed(): void {
+    this.state = 'closed';
+    if (this.closedEmitted) return;
+    this.closedEmitted = true;
+    this.events.push({
+      type: 'closed',
+      initiator: this.closeInitiator,
+      code: this.closeFrame?.code ?? CloseCode.noError,
+      reason: this.closeFrame?.reason ?? '',
+      unconfirmed: this.unconfirmedMessages(),
+    });
+  }
+}

@@ -1,0 +1,254 @@
+import type { CcRtt } from '../cc/congestion-controller.ts';
+import { RttEstimator } from './rtt-estimator.ts';
+import type { SentPacket } from './sent-packet.ts';
+
+/** Tunables of {@link LossDetection} (spec §6). */
+export interface LossDetectionOptions {
+  /** RTT assumed before the first sample (ms). */
+  initialRttMs: number;
+  /** Timer granularity (ms), RFC 9002 kGranularity. */
+  granularityMs: number;
+  /** The peer's maximum ACK delay (ms), added to the PTO. */
+  peerMaxAckDelayMs: number;
+  /** Initial packet reordering threshold (RFC 9002 kPacketThreshold = 3). */
+  packetThreshold: number;
+  /** Largest the adaptive packet threshold may grow to. */
+  maxPacketThreshold: number;
+  /** Cap on the PTO exponential backoff exponent. */
+  maxPtoBackoff: number;
+  /** Upper bound of one PTO interval (ms), after backoff. */
+  maxPtoMs: number;
+}
+
+/** What one ACK frame did to the sent packets. */
+export interface AckOutcome<F> {
+  /** Packets acknowledged for the first time, ascending packet number (includes spurious ones). */
+  acked: SentPacket<F>[];
+  /** Packets newly declared lost because of this ACK. */
+  lost: SentPacket<F>[];
+  /** Acknowledged packets that had been declared lost: spurious losses (R-LOSS-7). */
+  spurious: SentPacket<F>[];
+  /** Whether the largest acknowledged packet was new and gave an RTT sample. */
+  rttSampled: boolean;
+}
+
+/**
+ * Sent-packet tracking, RTT, loss detection by packet and time threshold (RFC 9002 §6.1, RACK RFC 8985) and the
+ * probe timeout with capped exponential backoff (RFC 9002 §6.2). Pure: every entry point takes `nowMs`.
+ */
+export class LossDetection<F> {
+  readonly rtt: RttEstimator;
+  /** Packets not yet acknowledged, plus recently lost ones, ascending packet number. */
+  private outstanding: SentPacket<F>[] = [];
+  /** Largest packet number the peer acknowledged, -1 before any. */
+  largestAcked = -1;
+  /** Bytes of in-flight packets neither acknowledged nor declared lost. */
+  bytesInFlight = 0;
+  /** Ack-eliciting packets neither acknowledged nor lost. */
+  ackElicitingInFlight = 0;
+  /** Consecutive PTO expirations without an acknowledgement. */
+  ptoCount = 0;
+  /** Current adaptive reordering threshold in packets (RFC 8985 §6.2 style adaptation). */
+  packetThreshold: number;
+  /** Multiplier of the reordering time window, grown on spurious losses (RFC 8985 §7.2). */
+  private reorderWindowMultiplier = 1;
+  private lastAckElicitingSentMs = Number.NEGATIVE_INFINITY;
+  private lossTimeMs: number | undefined;
+  /** Stats. */
+  stats = { spuriousLosses: 0, lostPackets: 0, ptoCount: 0 };
+
+  constructor(private readonly options: LossDetectionOptions) {
+    this.rtt = new RttEstimator(options.initialRttMs);
+    this.packetThreshold = options.packetThreshold;
+  }
+
+  /** RTT figures for the congestion controller. */
+  ccRtt(): CcRtt {
+    const r = this.rtt;
+    return { latestRttMs: r.latestRttMs, smoothedRttMs: r.smoothedRttMs, minRttMs: r.minRttMs };
+  }
+
+  /** Records a sent packet (packet numbers must increase). */
+  onPacketSent(packet: SentPacket<F>): void {
+    this.outstanding.push(packet);
+    if (packet.inFlight) this.bytesInFlight += packet.sizeBytes;
+    if (packet.ackEliciting) {
+      this.ackElicitingInFlight++;
+      this.lastAckElicitingSentMs = packet.timeSentMs;
+    }
+  }
+
+  /** Number of packets tracked (outstanding and recently lost). */
+  get trackedPackets(): number {
+    return this.outstanding.length;
+  }
+
+  /** Iterates outstanding packets that are neither acknowledged nor declared lost, oldest first. */
+  *unacked(): Iterable<SentPacket<F>> {
+    for (const p of this.outstanding) if (!p.declaredLost) yield p;
+  }
+
+  private removeFromFlight(p: SentPacket<F>): void {
+    if (p.inFlight) this.bytesInFlight -= p.sizeBytes;
+    if (p.ackEliciting) this.ackElicitingInFlight--;
+  }
+
+  /**
+   * Processes one ACK frame (R-ACK-*, R-LOSS-*). `rangesDescending` are inclusive packet-number ranges,
+   * largest first; `ackDelayMs` is the peer's reported delay, capped here at its max ack delay (R-RTT-2).
+   */
+  onAckReceived(
+    nowMs: number,
+    rangesDescending: readonly { smallest: number; largest: number }[],
+    ackDelayMs: number,
+  ): AckOutcome<F> {
+    const outcome: AckOutcome<F> = { acked: [], lost: [], spurious: [], rttSampled: false };
+    const first = rangesDescending[0];
+    if (!first) return outcome;
+    const list = this.outstanding;
+    let keep = 0;
+    let rangeIndex = rangesDescending.length - 1;
+    let largestNewlyAcked: SentPacket<F> | undefined;
+    let anyAckEliciting = false;
+    // Walk outstanding ascending and ranges ascending together: O(outstanding + ranges).
+    for (let i = 0; i < list.length; i++) {
+      const p = list[i]!;
+      let range = rangesDescending[rangeIndex];
+      while (range && range.largest < p.packetNumber) range = rangesDescending[--rangeIndex];
+      if (range && range.smallest <= p.packetNumber) {
+        outcome.acked.push(p);
+        if (p.declaredLost) {
+          outcome.spurious.push(p);
+        } else {
+          this.removeFromFlight(p);
+          if (p.ackEliciting) anyAckEliciting = true;
+        }
+        if (!largestNewlyAcked || p.packetNumber > largestNewlyAcked.packetNumber) largestNewlyAcked = p;
+        continue;
+      }
+      list[keep++] = p;
+    }
+    list.length = keep;
+    if (first.largest > this.largestAcked) this.largestAcked = first.largest;
+    // RTT sample: the largest acknowledged is newly acknowledged and something ack-eliciting was (RFC 9002 §5.1).
+    if (largestNewlyAcked && largestNewlyAcked.packetNumber === first.largest && anyAckEliciting) {
+      const ackDelay = Math.min(Math.max(ackDelayMs, 0), this.options.peerMaxAckDelayMs);
+      this.rtt.update(nowMs - largestNewlyAcked.timeSentMs, ackDelay);
+      outcome.rttSampled = true;
+    }
+    for (const p of outcome.spurious) this.onSpurious(p);
+    if (outcome.acked.length > 0) this.ptoCount = 0; // RFC 9002 §6.2.1 (no handshake: always reset)
+    outcome.lost = this.detectLosses(nowMs);
+    return outcome;
+  }
+
+  private onSpurious(p: SentPacket<F>): void {
+    this.stats.spuriousLosses++;
+    // RFC 8985 §7.2: widen the reordering window; adapt the packet threshold to the reordering degree seen.
+    this.reorderWindowMultiplier = Math.min(this.reorderWindowMultiplier + 1, 8);
+    if (p.lostByReorderDistance > 0) {
+      this.packetThreshold = Math.min(
+        Math.max(this.packetThreshold, p.lostByReorderDistance + 1),
+        this.options.maxPacketThreshold,
+      );
+    }
+  }
+
+  /** The time threshold (R-LOSS-3): 9/8 × max(latest, smoothed RTT), widened by the reordering window. */
+  private lossDelayMs(): number {
+    const r = this.rtt;
+    const base = Math.max(r.latestRttMs, r.smoothedRttMs);
+    const reorder = r.hasSample ? (r.minRttMs / 8) * this.reorderWindowMultiplier : base / 8;
+    return Math.max(base + reorder, this.options.granularityMs);
+  }
+
+  /**
+   * Declares lost every unacknowledged packet sent before the largest acknowledged one that is either
+   * `packetThreshold` packets older (R-LOSS-2) or older than the time threshold (R-LOSS-3). Also arms the
+   * loss timer for the rest. Records of lost packets are kept for spurious-loss detection and pruned later.
+   */
+  detectLosses(nowMs: number): SentPacket<F>[] {
+    const lost: SentPacket<F>[] = [];
+    this.lossTimeMs = undefined;
+    if (this.largestAcked < 0) return lost;
+    const lossDelay = this.lossDelayMs();
+    // Keep lost records for about 2 loss delays, for spurious-loss detection, then drop them.
+    const forgetBefore = nowMs - 4 * lossDelay - this.options.peerMaxAckDelayMs;
+    const list = this.outstanding;
+    let keep = 0;
+    for (let i = 0; i < list.length; i++) {
+      const p = list[i]!;
+      if (p.declaredLost) {
+        if (p.timeSentMs >= forgetBefore) list[keep++] = p;
+        continue;
+      }
+      if (p.packetNumber < this.largestAcked) {
+        const byCount = this.largestAcked - p.packetNumber >= this.packetThreshold;
+        // One expression for both the test and the timer, so float rounding cannot re-arm a past deadline.
+        const lossAt = p.timeSentMs + lossDelay;
+        if (byCount || lossAt <= nowMs) {
+          p.declaredLost = true;
+          p.lostByReorderDistance = byCount ? this.largestAcked - p.packetNumber : 0;
+          this.removeFromFlight(p);
+          lost.push(p);
+          this.stats.lostPackets++;
+          list[keep++] = p;
+          continue;
+        }
+        if (this.lossTimeMs === undefined || lossAt < this.lossTimeMs) this.lossTimeMs = lossAt;
+      }
+      list[keep++] = p;
+    }
+    list.length = keep;
+    return lost;
+  }
+
+  /** Persistent congestion (RFC 9002 §7.6.2): lost ack-eliciting packets spanning 3 PTOs, after an RTT sample. */
+  isPersistentCongestion(lost: readonly SentPacket<F>[]): boolean {
+    if (!this.rtt.hasSample || lost.length < 2) return false;
+    let first = Number.POSITIVE_INFINITY;
+    let last = Number.NEGATIVE_INFINITY;
+    for (const p of lost) {
+      if (!p.ackEliciting) continue;
+      first = Math.min(first, p.timeSentMs);
+      last = Math.max(last, p.timeSentMs);
+    }
+    const duration = this.rtt.ptoMs(this.options.peerMaxAckDelayMs, this.options.granularityMs) * 3;
+    return last - first >= duration;
+  }
+
+  /** Current PTO interval with capped exponential backoff (R-LOSS-5). */
+  ptoIntervalMs(): number {
+    const base = this.rtt.ptoMs(this.options.peerMaxAckDelayMs, this.options.granularityMs);
+    const backoff = 2 ** Math.min(this.ptoCount, this.options.maxPtoBackoff);
+    return Math.min(base * backoff, Math.max(this.options.maxPtoMs, base));
+  }
+
+  /** The loss-detection deadline: the time-threshold timer if armed, else the PTO; undefined when idle. */
+  timerDeadlineMs(): number | undefined {
+    if (this.lossTimeMs !== undefined) return this.lossTimeMs;
+    if (this.ackElicitingInFlight === 0) return undefined;
+    return this.lastAckElicitingSentMs + this.ptoIntervalMs();
+  }
+
+  /** Whether the deadline that fired was the loss timer (true) or the PTO (false). */
+  isLossTimerArmed(): boolean {
+    return this.lossTimeMs !== undefined;
+  }
+
+  /** A PTO fired: back off and let the connection send probes (R-LOSS-6). */
+  onPtoFired(): void {
+    this.ptoCount++;
+    this.stats.ptoCount++;
+  }
+
+  /** Forgets everything outstanding (connection closed); returns the unacknowledged packets. */
+  drain(): SentPacket<F>[] {
+    const rest = this.outstanding.filter((p) => !p.declaredLost);
+    this.outstanding = [];
+    this.bytesInFlight = 0;
+    this.ackElicitingInFlight = 0;
+    this.lossTimeMs = undefined;
+    return rest;
+  }
+}

@@ -1,0 +1,23 @@
+/** One packet the connection sent, as loss recovery tracks it (spec §6). `F` is the connection's frame record. */
+export interface SentPacket<F> {
+  /** Packet number (never reused, R-LOSS-1). */
+  packetNumber: number;
+  /** When it was sent (ms). */
+  timeSentMs: number;
+  /** UDP payload bytes. */
+  sizeBytes: number;
+  /** Carries a frame other than ACK and PADDING: the peer will acknowledge it. */
+  ackEliciting: boolean;
+  /** Counted in bytes in flight (ack-eliciting or padded probe). */
+  inFlight: boolean;
+  /** The sender had less data than the window allowed when it sent this packet. */
+  appLimited: boolean;
+  /** The largest packet number acknowledged by an ACK frame in this packet, if it carried one (ack-of-ack). */
+  largestAckedInPacket: number | undefined;
+  /** Retransmittable content: given back to the connection when the packet is acknowledged or lost. */
+  frames: F[];
+  /** Set when declared lost; the record is kept a while to detect a spurious loss (R-LOSS-7). */
+  declaredLost: boolean;
+  /** Largest acknowledged packet number when this one was declared lost by packet threshold (reordering degree). */
+  lostByReorderDistance: number;
+}
