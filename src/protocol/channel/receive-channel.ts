@@ -66,9 +66,10 @@ function isNonNegativeSafeInteger(value: number): boolean {
  * - `consumedBytes` counts bytes of messages the application has polled. The credit limit is
  *   `maxChannelData = consumedBytes + windowBytes`; the initial limit (nothing consumed) is `windowBytes`.
  * - Sender rule: a fragment of message k may be sent when `start(k) + length(k) <= limit` (the message fits the
- *   credit), or when `start(k) <= limit − windowBytes` (every earlier byte was consumed: the head-of-line
- *   exemption, so a message larger than the window still gets through), where `limit` is the largest value
- *   the sender has received.
+ *   credit), or when `start(k) <= limit − windowBytes` and every message before k is fully acknowledged (all
+ *   earlier messages were received and their bytes consumed: the head-of-line exemption, so a message larger
+ *   than the window still gets through), where `limit` is the largest value the sender has received. The
+ *   acknowledgement condition matters for empty messages, which occupy no stream bytes.
  * - Receiver rule (what this class enforces): `bufferedBytes` = total lengths of messages being reassembled
  *   (charged in full on their first fragment) + delivered messages not yet polled. A fragment that starts a new
  *   message is accepted if `bufferedBytes + totalLength <= windowBytes`, or if the message is the lowest
