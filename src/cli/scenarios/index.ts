@@ -1,7 +1,8 @@
 import type { Scenario } from '../scenario.ts';
+import { simSelftest } from './sim-selftest.ts';
 
 /** Every scenario `ferry bench` knows, by name. Protocol scenarios register here as their issues land. */
-export const scenarios: readonly Scenario[] = [];
+export const scenarios: readonly Scenario[] = [simSelftest];
 
 /** Looks a scenario up by its command-line name. */
 export function findScenario(name: string): Scenario | undefined {
