@@ -4,6 +4,7 @@ import { corrupt } from './link/corrupt.ts';
 import { duplicate } from './link/duplicate.ts';
 import { fixedDelay } from './link/fixed-delay.ts';
 import { gilbertLoss } from './link/gilbert-loss.ts';
+import { inFlightLimit } from './link/in-flight-limit.ts';
 import { mtu } from './link/mtu.ts';
 import type { Drop, DropCause, Emit, LinkNode, SimPacket } from './link/node.ts';
 import { normalJitter } from './link/normal-jitter.ts';
@@ -119,6 +120,8 @@ export interface LinkProfile {
   duplicatePercent?: number;
   /** Percent of datagrams with flipped bits. Default 0. */
   corruptPercent?: number;
+  /** Most datagrams inside the link at once (KCP's simulator caps its delay line at 1000); absent = no cap. */
+  maxInFlight?: number;
 }
 
 /** Default drop-tail queue when a profile sets a rate but no queue. */
@@ -126,8 +129,9 @@ export const defaultQueueBytes = 65_536;
 
 /**
  * The nodes for a profile, in path order: MTU, bottleneck (lost datagrams still use its capacity, so
- * capacity = rate × (1 − loss) as scenarios.md assumes), loss, duplication, delay/jitter, corruption.
- * Nodes whose knob is zero or absent are left out.
+ * capacity = rate × (1 − loss) as scenarios.md assumes), loss, duplication, delay/jitter, corruption, and
+ * the in-flight cap (last, as it needs delivery times). Nodes whose knob is zero or absent are left out.
+ * Uniform jitter is the band delayMs ± jitterMs with its lower edge clamped at 0 ms.
  */
 export function profileNodes(profile: LinkProfile): LinkNode[] {
   const nodes: LinkNode[] = [];
@@ -154,6 +158,7 @@ export function profileNodes(profile: LinkProfile): LinkNode[] {
     nodes.push(uniformDelay(Math.max(0, delayMs - jitterMs), delayMs + jitterMs, { fifo }));
   else if (delayMs > 0) nodes.push(fixedDelay(delayMs));
   if ((profile.corruptPercent ?? 0) > 0) nodes.push(corrupt((profile.corruptPercent ?? 0) / 100));
+  if (profile.maxInFlight !== undefined) nodes.push(inFlightLimit(profile.maxInFlight));
   return nodes;
 }
 

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { EventQueue } from '../../src/sim/event-queue.ts';
 import { EventRecorder } from '../../src/sim/events.ts';
 import { bagLoss } from '../../src/sim/link/bag-loss.ts';
+import { inFlightLimit } from '../../src/sim/link/in-flight-limit.ts';
 import type { LinkNode, SimPacket } from '../../src/sim/link/node.ts';
 import { normalJitter } from '../../src/sim/link/normal-jitter.ts';
 import { rateLimit } from '../../src/sim/link/rate-limit.ts';
@@ -91,6 +92,33 @@ describe('link node properties', () => {
             const cur = admitted[i]!;
             expect(cur.departure - Math.max(prev.departure, cur.arrival)).toBeGreaterThanOrEqual(
               cur.size / bytesPerMs - 1e-9 * (cur.departure + 1),
+            );
+          }
+        },
+      ),
+    );
+  });
+
+  it('the in-flight cap never lets more than maxPackets be inside the link, and refuses only when full', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ gapMs: fc.nat(5), delayMs: fc.nat(30) }), { maxLength: 300 }),
+        fc.nat(20),
+        (list, maxPackets) => {
+          const node = inFlightLimit(maxPackets);
+          const admitted: { sentAt: number; at: number }[] = [];
+          let sentAt = 0;
+          for (const { gapMs, delayMs } of list) {
+            sentAt += gapMs;
+            // Reference: admitted packets still inside the link at this send time.
+            const inside = admitted.filter((p) => p.at > sentAt).length;
+            node.process(
+              { bytes: new Uint8Array(1), sentAt, at: sentAt + delayMs },
+              (p) => {
+                expect(inside).toBeLessThan(maxPackets);
+                admitted.push({ sentAt, at: p.at });
+              },
+              () => expect(inside).toBe(maxPackets),
             );
           }
         },

@@ -5,6 +5,7 @@ import { corrupt } from '../../src/sim/link/corrupt.ts';
 import { duplicate } from '../../src/sim/link/duplicate.ts';
 import { fixedDelay } from '../../src/sim/link/fixed-delay.ts';
 import { gilbertLoss } from '../../src/sim/link/gilbert-loss.ts';
+import { inFlightLimit } from '../../src/sim/link/in-flight-limit.ts';
 import { mtu } from '../../src/sim/link/mtu.ts';
 import type { DropCause, LinkNode, SimPacket } from '../../src/sim/link/node.ts';
 import { normalJitter } from '../../src/sim/link/normal-jitter.ts';
@@ -156,6 +157,32 @@ describe('link nodes', () => {
     expect(node.maxBacklogBytes).toBe(2500);
   });
 
+  it('in-flight limit refuses a send while maxPackets earlier ones are still in the link', () => {
+    const node = inFlightLimit(2);
+    const sent: number[] = [];
+    const refused: number[] = [];
+    // (send time, delivery time): the cap counts packets whose delivery time is after the send time.
+    for (const [sentAt, at] of [
+      [0, 10],
+      [1, 5],
+      [2, 12],
+      [5, 15],
+      [6, 7],
+      [10, 20],
+      [11, 13],
+    ] as const) {
+      node.process(
+        { bytes: new Uint8Array(1), sentAt, at },
+        (p) => sent.push(p.sentAt),
+        (p) => refused.push(p.sentAt),
+      );
+    }
+    expect(sent).toEqual([0, 1, 5, 10]);
+    expect(refused).toEqual([2, 6, 11]);
+    expect(node.counters.dropped).toEqual({ queue: 3 });
+    expect(node.inFlight(100)).toBe(0);
+  });
+
   it('Link runs nodes in order, forks a stream per node, and keeps counters', () => {
     const nodes = [mtu(1000), bernoulliLoss(0.5), fixedDelay(10)];
     const link = new Link(nodes, new SeededRandom(1));
@@ -200,6 +227,7 @@ describe('link nodes', () => {
       delayMs: 40,
       jitterMs: 10,
       corruptPercent: 1,
+      maxInFlight: 1000,
     });
     expect(full.map((n) => n.kind)).toEqual([
       'mtu',
@@ -208,6 +236,7 @@ describe('link nodes', () => {
       'duplicate',
       'uniform-delay',
       'corrupt',
+      'in-flight-limit',
     ]);
     expect(profileNodes({ lossPercent: 30, lossModel: 'bag', delayMs: 5 }).map((n) => n.kind)).toEqual([
       'bag-loss',
