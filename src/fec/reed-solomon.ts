@@ -43,6 +43,8 @@ export interface ReedSolomonStats {
   reconstructs: number;
   /** Reconstructions refused as unrecoverable. */
   unrecoverable: number;
+  /** Linear memory of the live wasm instance, bytes (0 when none); at most the cap between calls. */
+  memoryBytes: number;
 }
 
 /** Options of one `reconstruct` call. */
@@ -89,7 +91,7 @@ export class ReedSolomonCodec {
   readonly #maxShardBytes: number;
   readonly #createInstance: () => RsWasmInstance;
   #instance: RsWasmInstance | undefined;
-  readonly #stats: ReedSolomonStats = {
+  readonly #stats: Omit<ReedSolomonStats, 'memoryBytes'> = {
     instancesCreated: 0,
     recycledForMemory: 0,
     recycledAfterError: 0,
@@ -114,7 +116,7 @@ export class ReedSolomonCodec {
 
   /** A snapshot of the counters. */
   get stats(): ReedSolomonStats {
-    return { ...this.#stats };
+    return { ...this.#stats, memoryBytes: this.#instance?.memoryBytes ?? 0 };
   }
 
   /** Longest shard this codec accepts, bytes. */

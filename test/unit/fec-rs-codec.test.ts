@@ -166,6 +166,40 @@ describe('wasm instance lifecycle', () => {
     expect(big.stats.instancesCreated).toBe(1);
   });
 
+  it('bounds the leaking allocator: memory never stays above the cap between calls', () => {
+    const capBytes = 4 * 1024 * 1024;
+    const codec = new ReedSolomonCodec({ memoryCapBytes: capBytes });
+    const data = shards(64, 4, 11);
+    const parity = codec.encode(data, 32);
+    const damaged = [...data, ...parity].map((s, i) => (i % 3 === 0 ? undefined : s));
+    let peakBytes = 0;
+    for (let i = 0; i < 250; i++) {
+      expect(codec.reconstruct(damaged, 64)).toMatchObject({ ok: true, data });
+      peakBytes = Math.max(peakBytes, codec.stats.memoryBytes);
+    }
+    // ~27 KB leaks per 64+32 reconstruct (anchors.md), so 250 calls pass a 4 MiB cap more than once.
+    expect(codec.stats.recycledForMemory).toBeGreaterThanOrEqual(2);
+    expect(peakBytes).toBeGreaterThan(0);
+    expect(peakBytes).toBeLessThanOrEqual(capBytes);
+  });
+
+  it('a failed memory grow is a FecCodecError and the codec recovers', () => {
+    let instances = 0;
+    /** The first instance cannot grow. */
+    class NoGrowInstance extends RsWasmInstance {
+      readonly #broken = ++instances === 1;
+      override region(byteLength: number): number {
+        if (this.#broken) throw new RangeError('WebAssembly.Memory.grow(): Maximum memory size exceeded');
+        return super.region(byteLength);
+      }
+    }
+    const codec = new ReedSolomonCodec({ createInstance: () => new NoGrowInstance() });
+    const data = shards(3, 10, 4);
+    expect(() => codec.encode(data, 2)).toThrow(expect.objectContaining({ failure: 'memory' }));
+    expect(codec.encode(data, 2)).toEqual(rawEncode(data, 2));
+    expect(codec.stats).toMatchObject({ instancesCreated: 2, recycledAfterError: 1 });
+  });
+
   it('replaces an instance after a trap or bad status and keeps working', () => {
     let calls = 0;
     /** Fails its 2nd call with a trap and its 4th with a non-zero status. */
