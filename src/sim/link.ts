@@ -70,8 +70,9 @@ export class Link {
     }
   }
 
-  /** Sets where packets go after the link (the simulation does this in `connect`). */
+  /** Sets where packets go after the link (the simulation does this in `connect`); a link has one sink. */
   attach(sink: LinkSink): void {
+    if (this.sink) throw new Error('this link is already attached: use a new Link per direction');
     this.sink = sink;
   }
 

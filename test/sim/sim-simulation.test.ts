@@ -193,6 +193,10 @@ describe('Simulation', () => {
     expect(() => sim.addEndpoint('a', new Probe())).toThrow(/already exists/);
     expect(() => sim.connect('a', 'zz', new Link([]), new Link([]))).toThrow(/unknown endpoint/);
     expect(() => sim.connectOneWay('a', 'b', new Link([]))).toThrow(/already connected/);
+    const shared = new Link([]);
+    sim.addEndpoint('c', new Probe());
+    sim.connectOneWay('a', 'c', shared);
+    expect(() => sim.connectOneWay('b', 'c', shared)).toThrow(/already attached/);
   });
 
   it('keeps per-link counters that add up', () => {
