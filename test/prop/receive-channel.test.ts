@@ -4,7 +4,7 @@ import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import type { RandomGenerator } from 'pure-rand/types/RandomGenerator';
 import { describe, expect, it } from 'vitest';
 import { RangeSet } from '../../src/protocol/ack/range-set.ts';
-import { ReceiveChannel } from '../../src/protocol/channel/receive-channel.ts';
+import { ReceiveChannel, type WindowAdmission } from '../../src/protocol/channel/receive-channel.ts';
 import type { ReceivedFragment } from '../../src/protocol/channel/receive-outcome.ts';
 
 const channelId = 3;
@@ -144,16 +144,21 @@ function recordAck(m: SentMessage, fragment: ReceivedFragment): void {
 const maxSteps = 20_000;
 
 describe('ReceiveChannel flow control properties (spec §8)', () => {
-  it('a sender ignoring credit: memory stays within window + one message, and a polling app gets everything', () => {
+  it('a sender ignoring credit: memory stays bounded (window + one message by default), a polling app gets everything', () => {
     fc.assert(
       fc.property(
         fc.integer(),
         messagesArb,
         fc.integer({ min: 1, max: 600 }),
         fc.boolean(),
-        (seed, messages, windowBytes, ordered) => {
+        fc.constantFrom<WindowAdmission>('whole-message', 'message-start'),
+        (seed, messages, windowBytes, ordered, admission) => {
           const rng = xoroshiro128plus(seed);
-          const ch = new ReceiveChannel({ channelId, ordered, maxMessageBytes, windowBytes });
+          const ch = new ReceiveChannel({ channelId, ordered, maxMessageBytes, windowBytes, admission });
+          const memoryBoundBytes =
+            admission === 'whole-message'
+              ? windowBytes + maxMessageBytes
+              : windowBytes + 2 * maxMessageBytes - 1;
           const sent = sentMessages(messages);
           const polled: { messageId: number; data: Uint8Array }[] = [];
           let steps = 0;
@@ -172,7 +177,7 @@ describe('ReceiveChannel flow control properties (spec §8)', () => {
             const outcome = ch.handleFragment(fragment);
             if (outcome.status === 'rejected') expect(outcome.reason).toBe('beyond-window');
             else recordAck(sent[id]!, fragment);
-            expect(ch.bufferedBytes).toBeLessThanOrEqual(windowBytes + maxMessageBytes);
+            expect(ch.bufferedBytes).toBeLessThanOrEqual(memoryBoundBytes);
           }
           expectDelivered(polled, messages, ordered);
         },
@@ -228,6 +233,63 @@ describe('ReceiveChannel flow control properties (spec §8)', () => {
             expect(ch.bufferedBytes).toBeLessThanOrEqual(windowBytes + maxMessageBytes);
           }
           expect(ch.windowDrops).toBe(0);
+          expectDelivered(polled, messages, ordered);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it("'message-start' admission with a start-below-limit sender: no stall without a blocked signal, bounded memory, no drop when nothing is lost", () => {
+    fc.assert(
+      fc.property(
+        fc.integer(),
+        messagesArb,
+        fc.integer({ min: 1, max: 600 }),
+        fc.boolean(),
+        fc.boolean(),
+        (seed, messages, windowBytes, ordered, lossy) => {
+          const rng = xoroshiro128plus(seed);
+          const ch = new ReceiveChannel({
+            channelId,
+            ordered,
+            maxMessageBytes,
+            windowBytes,
+            admission: 'message-start',
+          });
+          const sent = sentMessages(messages);
+          const polled: { messageId: number; data: Uint8Array }[] = [];
+          const inFlight: number[] = [];
+          let limit = windowBytes;
+          // Messages [0, started) have been started; the next may start while its stream position is below the limit.
+          let started = 0;
+          let steps = 0;
+          while (polled.length < messages.length && steps++ < maxSteps) {
+            const roll = uniformInt(rng, 0, 9);
+            let id: number | undefined;
+            if (roll < 2) {
+              const m = ch.pollMessage();
+              if (m !== undefined) polled.push(m);
+            } else if (roll < 4 && inFlight.length > 0) {
+              const [update] = inFlight.splice(uniformInt(rng, 0, inFlight.length - 1), 1);
+              limit = Math.max(limit, update!);
+            } else if (started < sent.length && sent[started]!.startByte < limit && roll < 7) {
+              id = started++;
+            } else {
+              const unacked = sent.slice(0, started).flatMap((m, i) => (fullyAcked(m) ? [] : [i]));
+              if (unacked.length > 0) id = unacked[uniformInt(rng, 0, unacked.length - 1)];
+            }
+            if (id !== undefined && !(lossy && uniformInt(rng, 0, 9) < 3)) {
+              const fragment = retransmission(rng, id, sent[id]!);
+              const outcome = ch.handleFragment(fragment);
+              if (outcome.status === 'rejected') expect(outcome.reason).toBe('beyond-window');
+              else recordAck(sent[id]!, fragment);
+            }
+            const update = ch.creditUpdate();
+            if (update !== undefined) inFlight.push(update);
+            expect(ch.bufferedBytes).toBeLessThan(windowBytes + 2 * maxMessageBytes);
+          }
+          if (!lossy) expect(ch.windowDrops).toBe(0);
           expectDelivered(polled, messages, ordered);
         },
       ),

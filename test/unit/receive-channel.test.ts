@@ -195,6 +195,17 @@ describe('ReceiveChannel flow control (spec §8)', () => {
     expect(ch.handleFragment(whole(3, new Uint8Array(0))).status).toBe('new');
   });
 
+  it("'message-start' admission takes a new message while any room is left, overshooting by that message", () => {
+    const ch = channel({ windowBytes: 100, admission: 'message-start' });
+    expect(ch.handleFragment(whole(1, bytes(60, 1))).status).toBe('new');
+    expect(ch.handleFragment(whole(2, bytes(80, 2))).status).toBe('new');
+    expect(ch.bufferedBytes).toBe(140);
+    expect(ch.handleFragment(whole(3, bytes(1, 3))).status).toBe('rejected');
+    // The exemption still applies on top.
+    expect(ch.handleFragment(whole(0, bytes(90, 0))).status).toBe('new');
+    expect(drain(ch)).toEqual([0, 1, 2]);
+  });
+
   it('advertises a new limit after half a window is consumed, not before', () => {
     const ch = channel({ windowBytes: 100 });
     expect(ch.maxChannelData).toBe(100);

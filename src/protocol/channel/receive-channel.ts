@@ -33,7 +33,20 @@ export interface ReceiveChannelOptions {
    * {@link defaultMaxPendingMessages}.
    */
   maxPendingMessages?: number;
+  /**
+   * How a new message is admitted under the window (spec §8): `whole-message` (default) when all of it fits,
+   * `message-start` while any room is left (for a sender that starts a message whenever its position is below
+   * the limit). See {@link ReceiveChannel}.
+   */
+  admission?: WindowAdmission;
 }
+
+/**
+ * The receiver's window rule for a message's first fragment (spec §8):
+ * - `whole-message`: `bufferedBytes + totalLength <= windowBytes`;
+ * - `message-start`: `bufferedBytes < windowBytes` (the message may overshoot the window by itself).
+ */
+export type WindowAdmission = 'whole-message' | 'message-start';
 
 /** A message ready for the application. */
 export interface ReceivedMessage {
@@ -76,6 +89,13 @@ function isNonNegativeSafeInteger(value: number): boolean {
  *   undelivered id and no delivered message bytes await polling (the exemption). Otherwise it is dropped as
  *   `beyond-window`. A sender that follows the sender rule never sees `beyond-window` (the cap
  *   `maxPendingMessages` aside), and `bufferedBytes <= windowBytes + maxMessageBytes` always holds.
+ * - Alternative (`admission: 'message-start'`), for a sender that may START message k whenever
+ *   `start(k) < limit` and then sends all of it: a new message is accepted while `bufferedBytes < windowBytes`
+ *   (or by the same exemption). In-order arrivals from such a sender are never dropped; a message whose first
+ *   fragment arrives after later ones filled the window is dropped until there is room or it is the lowest
+ *   undelivered id. Half-window updates alone never stall it (a blocked sender has used its whole credit, so
+ *   consuming what it sent moves the limit by a full window). Memory: `bufferedBytes < windowBytes +
+ *   2 × maxMessageBytes` for any peer.
  * - Updates: `creditUpdate()` returns the new limit once the application has consumed at least half a window
  *   since the last advertised limit, or, after `handlePeerBlocked`, as soon as anything was consumed. Without
  *   the blocked signal a sender can stall: everything it sent was consumed, but less than half a window since
@@ -94,6 +114,8 @@ export class ReceiveChannel {
   readonly windowBytes: number;
   /** Most messages held at once, and the id look-ahead. */
   readonly maxPendingMessages: number;
+  /** The window rule for new messages. */
+  readonly admission: WindowAdmission;
 
   /** Fragments that added nothing (retransmissions, overlaps, already-delivered messages). */
   duplicates = 0;
@@ -125,6 +147,7 @@ export class ReceiveChannel {
     this.maxMessageBytes = options.maxMessageBytes ?? defaultMaxMessageBytes;
     this.windowBytes = options.windowBytes ?? defaultReceiveWindowBytes;
     this.maxPendingMessages = options.maxPendingMessages ?? defaultMaxPendingMessages;
+    this.admission = options.admission ?? 'whole-message';
     if (!isNonNegativeSafeInteger(this.channelId)) {
       throw new RangeError(
         `ReceiveChannel: channelId must be a non-negative safe integer, got ${this.channelId}`,
@@ -266,6 +289,7 @@ export class ReceiveChannel {
     }
     if (messageId - this.lowestUndelivered >= this.maxPendingMessages) return false;
     if (this.assemblies.size + ready >= this.maxPendingMessages) return false;
+    if (this.admission === 'message-start') return this.bufferedBytes < this.windowBytes;
     return this.bufferedBytes + totalLength <= this.windowBytes;
   }
 
