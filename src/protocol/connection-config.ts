@@ -12,6 +12,8 @@ export interface ConnectionConfig {
   ackElicitingThreshold: number;
   /** Most ranges in one ACK frame, R-ACK-5. */
   maxAckRanges: number;
+  /** Most ranges in an ACK that shares a packet with data (keeps small packets small), R-ACK-5. */
+  piggybackAckRanges: number;
   /** Timer granularity (ms), RFC 9002 kGranularity. */
   granularityMs: number;
   /** Cap of the PTO backoff exponent, R-LOSS-5. */
@@ -38,6 +40,8 @@ export interface ConnectionConfig {
   redundancyMaxExtraCopies: number;
   /** Residual loss the redundancy aims for; sets the copies from the measured loss rate, R-LOSS-8. */
   redundancyTargetResidualLoss: number;
+  /** A fresh small fragment's first copy goes out in its own packet after at most this long (ms), R-LOSS-8. */
+  redundancyCopyDelayMs: number;
   /** Redundant bytes may not exceed this multiple of the payload bytes sent (the overhead budget), R-LOSS-8. */
   redundancyBudgetRatio: number;
 }
@@ -47,9 +51,10 @@ export const defaultConnectionConfig: Readonly<ConnectionConfig> = {
   maxDatagramBytes: 1200,
   maxMessageBytes: 16 * 1024 * 1024,
   initialRttMs: 200,
-  maxAckDelayMs: 10,
+  maxAckDelayMs: 20,
   ackElicitingThreshold: 2,
   maxAckRanges: 32,
+  piggybackAckRanges: 3,
   granularityMs: 1,
   maxPtoBackoff: 6,
   maxPtoMs: 4000,
@@ -64,4 +69,5 @@ export const defaultConnectionConfig: Readonly<ConnectionConfig> = {
   redundancyMaxExtraCopies: 3,
   redundancyTargetResidualLoss: 0.02,
   redundancyBudgetRatio: 3,
+  redundancyCopyDelayMs: 5,
 };

@@ -443,6 +443,10 @@ export class Connection {
         this.probesPending = 2;
       }
     }
+    for (const fragment of this.redundancy.overdue(nowMs, this.thinRtoMs())) {
+      fragment.queuedForRetransmit = true;
+      this.retransmitQueue.push(fragment);
+    }
     const keepAlive = this.config.keepAliveIntervalMs;
     if (keepAlive > 0 && nowMs >= this.lastAckElicitingSentMs + keepAlive) this.pingPending = true; // R-LIVE-1
   }
@@ -461,12 +465,34 @@ export class Connection {
       t = Math.min(t, this.lastAckElicitingSentMs + this.config.keepAliveIntervalMs);
     }
     if (this.pacedUntilMs !== undefined) t = Math.min(t, this.pacedUntilMs);
+    const thin = this.redundancy.nextDeadlineMs(this.thinRtoMs());
+    if (thin !== undefined) t = Math.min(t, thin);
+    const copyDue =
+      this.loss.bytesInFlight < this.cc.congestionWindowBytes
+        ? this.redundancy.copyDueMs(this.lastPollMs, this.loss.rtt.smoothedRttMs, this.copyDelayMs())
+        : undefined;
+    if (copyDue !== undefined) t = Math.min(t, copyDue);
     return t;
+  }
+
+  /** How long a fresh small fragment waits for a packet to carry its first copy before one is sent for it. */
+  private copyDelayMs(): number {
+    return Math.max(
+      this.config.granularityMs,
+      Math.min(this.config.redundancyCopyDelayMs, this.loss.rtt.smoothedRttMs / 8),
+    );
+  }
+
+  /** Per-fragment retransmission timeout for thin streams (R-LOSS-9): about one RTT plus its variation. */
+  private thinRtoMs(): number {
+    const r = this.loss.rtt;
+    return r.smoothedRttMs + Math.max(2 * r.rttVarMs, this.config.granularityMs) + this.config.maxAckDelayMs;
   }
 
   /** The next datagram to send, or undefined when there is nothing to send now. Drain until undefined. */
   pollTransmit(nowMs: number): Uint8Array | undefined {
     this.pacedUntilMs = undefined;
+    this.lastPollMs = nowMs;
     if (this.state === 'closed') return undefined;
     if (this.state === 'draining') {
       if (!this.closeSendPending || !this.closeFrame) return undefined;
@@ -490,10 +516,20 @@ export class Connection {
       }
     }
     if (ackNow && this.acks.hasRangesToReport()) return this.buildPacket(nowMs, 'ack');
+    const copyDue = this.redundancy.copyDueMs(nowMs, this.loss.rtt.smoothedRttMs, this.copyDelayMs());
+    if (
+      copyDue !== undefined &&
+      copyDue <= nowMs &&
+      this.loss.bytesInFlight < this.cc.congestionWindowBytes
+    ) {
+      return this.buildPacket(nowMs, 'copy');
+    }
     return undefined;
   }
 
   private pacedUntilMs: number | undefined;
+  /** Time of the latest pollTransmit, for deadlines that depend on age. */
+  private lastPollMs = 0;
 
   // ─── Sending ────────────────────────────────────────────────────────────────────────────────────────
 
@@ -521,7 +557,7 @@ export class Connection {
    * retransmissions, new data round-robin across channels, then redundant copies of small unacknowledged
    * fragments if room and budget allow (R-LOSS-8).
    */
-  private buildPacket(nowMs: number, purpose: 'data' | 'ack' | 'probe' | 'close'): Uint8Array {
+  private buildPacket(nowMs: number, purpose: 'data' | 'ack' | 'probe' | 'close' | 'copy'): Uint8Array {
     const header: PacketHeader = {
       type: PacketType.data,
       connectionId: this.connectionId,
@@ -534,8 +570,11 @@ export class Connection {
     let largestAckedInPacket: number | undefined;
     let ackEliciting = false;
 
-    if (this.acks.hasRangesToReport()) {
-      const maxRanges = purpose === 'ack' ? this.config.maxAckRanges : Math.min(this.config.maxAckRanges, 8);
+    if (this.acks.hasRangesToReport() && (purpose !== 'copy' || this.acks.hasUnreported())) {
+      const maxRanges =
+        purpose === 'ack'
+          ? this.config.maxAckRanges
+          : Math.min(this.config.maxAckRanges, this.config.piggybackAckRanges);
       const ack = this.acks.buildAck(nowMs, maxRanges);
       if (ack && ack.ranges.length > 0) {
         const frame: Frame = { type: 'ack', ackDelayUs: ack.ackDelayUs, ranges: ack.ranges };
@@ -563,6 +602,11 @@ export class Connection {
         frames.push({ type: 'ping' });
         records.push({ kind: 'ping' });
       }
+    }
+    if (frames.length === 0) {
+      // Never send an empty packet (R-WIRE-12); a PING keeps the packet meaningful.
+      frames.push({ type: 'ping' });
+      records.push({ kind: 'ping' });
     }
     for (const r of records) if (!('kind' in r) || r.kind !== 'close') ackEliciting = true;
 
@@ -864,6 +908,8 @@ export class Connection {
       ordered: mode === ChannelMode.reliableOrdered,
       maxMessageBytes: this.config.maxMessageBytes,
       windowBytes: this.config.channelWindowBytes,
+      // Matches the sender's per-message credit rule (R-FLOW-2): a message may start below the limit.
+      admission: 'message-start',
     });
     this.receiveChannels.set(channelId, channel);
     return channel;

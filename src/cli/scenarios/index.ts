@@ -1,8 +1,9 @@
 import type { Scenario } from '../scenario.ts';
+import { kcpEchoScenario } from './kcp-echo.ts';
 import { simSelftest } from './sim-selftest.ts';
 
 /** Every scenario `ferry bench` knows, by name. Protocol scenarios register here as their issues land. */
-export const scenarios: readonly Scenario[] = [simSelftest];
+export const scenarios: readonly Scenario[] = [kcpEchoScenario, simSelftest];
 
 /** Looks a scenario up by its command-line name. */
 export function findScenario(name: string): Scenario | undefined {

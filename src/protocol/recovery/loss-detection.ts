@@ -52,6 +52,8 @@ export class LossDetection<F> {
   packetThreshold: number;
   /** Multiplier of the reordering time window, grown on spurious losses (RFC 8985 §7.2). */
   private reorderWindowMultiplier = 1;
+  /** Whether the path has been seen to reorder packets (RFC 8985 §6.2 `RACK.reord`). */
+  reorderingSeen = false;
   private lastAckElicitingSentMs = Number.NEGATIVE_INFINITY;
   private lossTimeMs: number | undefined;
   /** Stats. */
@@ -129,6 +131,11 @@ export class LossDetection<F> {
       list[keep++] = p;
     }
     list.length = keep;
+    // RFC 8985 §6.2: a packet newly acknowledged below the previous largest acknowledged arrived out of order.
+    const firstAcked = outcome.acked[0];
+    if (firstAcked && firstAcked.packetNumber < this.largestAcked && !firstAcked.declaredLost) {
+      this.reorderingSeen = true;
+    }
     if (first.largest > this.largestAcked) this.largestAcked = first.largest;
     // RTT sample: the largest acknowledged is newly acknowledged and something ack-eliciting was (RFC 9002 §5.1).
     if (largestNewlyAcked && largestNewlyAcked.packetNumber === first.largest && anyAckEliciting) {
@@ -144,6 +151,7 @@ export class LossDetection<F> {
 
   private onSpurious(p: SentPacket<F>): void {
     this.stats.spuriousLosses++;
+    this.reorderingSeen = true;
     // RFC 8985 §7.2: widen the reordering window; adapt the packet threshold to the reordering degree seen.
     this.reorderWindowMultiplier = Math.min(this.reorderWindowMultiplier + 1, 8);
     if (p.lostByReorderDistance > 0) {
@@ -154,12 +162,17 @@ export class LossDetection<F> {
     }
   }
 
-  /** The time threshold (R-LOSS-3): 9/8 × max(latest, smoothed RTT), widened by the reordering window. */
+  /**
+   * The time threshold (R-LOSS-3, RFC 8985 §6.2): the latest RTT plus a reordering window. The window is zero
+   * until the path has been seen to reorder (then a packet sent before an acknowledged one is lost at once), and
+   * min RTT / 4 × a multiplier grown by spurious losses afterwards, capped at the smoothed RTT.
+   */
   private lossDelayMs(): number {
     const r = this.rtt;
-    const base = Math.max(r.latestRttMs, r.smoothedRttMs);
-    const reorder = r.hasSample ? (r.minRttMs / 8) * this.reorderWindowMultiplier : base / 8;
-    return Math.max(base + reorder, this.options.granularityMs);
+    const reorder = this.reorderingSeen
+      ? Math.min((r.minRttMs / 4) * this.reorderWindowMultiplier, r.smoothedRttMs)
+      : 0;
+    return Math.max(r.latestRttMs + reorder, this.options.granularityMs);
   }
 
   /**

@@ -73,25 +73,83 @@ export class RedundancyPlanner {
     this.candidatesList.push(fragment);
   }
 
-  /**
-   * Fragments worth a copy now, oldest first. A fragment qualifies while unacknowledged, short of its copies,
-   * spaced from its last send, and younger than one smoothed RTT (after that, loss detection decides).
-   */
-  *candidates(nowMs: number, smoothedRttMs: number): Iterable<OutgoingFragment> {
-    const extra = this.targetExtraCopies();
+  /** Drops fragments that need no more attention (acknowledged). */
+  private prune(): void {
     const list = this.candidatesList;
     let keep = 0;
-    const yielded: OutgoingFragment[] = [];
     for (let i = 0; i < list.length; i++) {
       const f = list[i]!;
-      if (f.acked || f.copies >= extra || nowMs - f.lastRealSendMs > smoothedRttMs) continue;
-      list[keep++] = f;
-      if (nowMs - f.lastSentMs >= minCopySpacingMs) yielded.push(f);
+      if (!f.acked) list[keep++] = f;
     }
     list.length = keep;
+  }
+
+  /** Whether copies may be sent at all: redundancy wanted at this loss rate and the byte budget not spent. */
+  private copiesAllowed(): boolean {
+    return (
+      this.targetExtraCopies() > 0 && this.copyBytes <= this.config.redundancyBudgetRatio * this.payloadBytes
+    );
+  }
+
+  /** Whether `f` may get another copy (spacing aside): unacknowledged, short of copies, younger than one RTT. */
+  private wantsCopy(f: OutgoingFragment, nowMs: number, smoothedRttMs: number, extra: number): boolean {
+    return (
+      !f.acked && f.copies < extra && !f.queuedForRetransmit && nowMs - f.lastRealSendMs <= smoothedRttMs
+    );
+  }
+
+  /**
+   * Fragments worth a copy now, oldest first (R-LOSS-8): those that want one and were last sent at least the
+   * copy spacing ago, while the byte budget lasts.
+   */
+  *candidates(nowMs: number, smoothedRttMs: number): Iterable<OutgoingFragment> {
+    this.prune();
+    if (!this.copiesAllowed()) return;
+    const extra = this.targetExtraCopies();
+    const yielded = this.candidatesList.filter(
+      (f) => this.wantsCopy(f, nowMs, smoothedRttMs, extra) && nowMs - f.lastSentMs >= minCopySpacingMs,
+    );
     for (const f of yielded) {
-      if (this.copyBytes > this.config.redundancyBudgetRatio * this.payloadBytes) return;
+      if (!this.copiesAllowed()) return;
       yield f;
     }
+  }
+
+  /**
+   * When the first copy of a fresh small fragment is due as a packet of its own (R-LOSS-8): `copyDelayMs` after
+   * its transmission, unless a packet going out earlier carried the copy. Undefined when no copy is owed. Uses
+   * the same eligibility as {@link candidates}, so a copy packet built at that time always carries a copy.
+   */
+  copyDueMs(nowMs: number, smoothedRttMs: number, copyDelayMs: number): number | undefined {
+    if (!this.copiesAllowed()) return undefined;
+    const extra = this.targetExtraCopies();
+    let t: number | undefined;
+    for (const f of this.candidatesList) {
+      if (f.copies > 0 || !this.wantsCopy(f, nowMs, smoothedRttMs, extra)) continue;
+      const at = Math.max(f.lastRealSendMs + copyDelayMs, f.lastSentMs + minCopySpacingMs);
+      if (t === undefined || at < t) t = at;
+    }
+    return t;
+  }
+
+  /**
+   * The thin-stream retransmission deadline (spec §6.5, R-LOSS-9): the earliest time a small fragment's last real
+   * transmission becomes older than `thinRtoMs` without an acknowledgement. Unlike the PTO, which restarts with
+   * every packet sent, this runs per fragment, so a steady trickle of new messages cannot postpone recovery.
+   */
+  nextDeadlineMs(thinRtoMs: number): number | undefined {
+    let t: number | undefined;
+    for (const f of this.candidatesList) {
+      if (f.acked || f.queuedForRetransmit) continue;
+      const at = f.lastRealSendMs + thinRtoMs;
+      if (t === undefined || at < t) t = at;
+    }
+    return t;
+  }
+
+  /** Small fragments overdue at `nowMs` (see {@link nextDeadlineMs}); the caller queues them for retransmission. */
+  overdue(nowMs: number, thinRtoMs: number): OutgoingFragment[] {
+    this.prune();
+    return this.candidatesList.filter((f) => !f.queuedForRetransmit && f.lastRealSendMs + thinRtoMs <= nowMs);
   }
 }

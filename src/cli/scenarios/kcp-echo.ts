@@ -1,0 +1,130 @@
+import { FerryPair } from '../../harness/ferry-pair.ts';
+import type { ConnectionConfig } from '../../protocol/connection-config.ts';
+import type { LinkProfile } from '../../sim/link.ts';
+import type { Scenario, ScenarioOptions, ScenarioResult } from '../scenario.ts';
+import { mean, quantile, round } from './stats.ts';
+
+/** Parameters of one kcp-echo run (scenarios.md "kcp-echo"). */
+export interface KcpEchoParams {
+  seed: number;
+  lossPercent: number;
+  lossModel: 'bag' | 'bernoulli' | 'gilbert';
+  burst: number;
+  delayMinMs: number;
+  delayMaxMs: number;
+  intervalMs: number;
+  messageBytes: number;
+  messages: number;
+  profile: string;
+}
+
+/** Resolves scenario options into kcp-echo parameters (KCP's test.cpp defaults). */
+export function kcpEchoParams(options: ScenarioOptions): KcpEchoParams {
+  const delay = options.delayMs ?? (options.rttMs !== undefined ? options.rttMs / 2 : 45.5);
+  const jitter = options.jitterMs ?? 15.5;
+  return {
+    seed: options.seed,
+    lossPercent: options.lossPercent ?? 30,
+    lossModel: options.lossModel ?? 'bag',
+    burst: options.burst ?? 3,
+    delayMinMs: Math.max(0, delay - jitter),
+    delayMaxMs: delay + jitter,
+    intervalMs: 20,
+    messageBytes: 8,
+    messages: options.quick ? 200 : 1000,
+    profile: options.profile ?? 'default',
+  };
+}
+
+/**
+ * KCP's own test, replicated: A sends an 8-byte message (its send time) every 20 ms until `messages` have been
+ * echoed; B echoes each message as soon as it is delivered. One-way delay uniform, FIFO; KCP's bag loss.
+ */
+export function runKcpEcho(
+  params: KcpEchoParams,
+  config?: Partial<ConnectionConfig>,
+): ScenarioResult & { results: Record<string, number> } {
+  const link: LinkProfile = {
+    lossPercent: params.lossPercent,
+    lossModel: params.lossModel,
+    burst: params.burst,
+    delayMs: (params.delayMinMs + params.delayMaxMs) / 2,
+    jitterMs: (params.delayMaxMs - params.delayMinMs) / 2,
+    fifo: true,
+    maxInFlight: 1000, // KCP's delay line holds at most 1000 packets
+  };
+  const rtts: number[] = [];
+  const rttLog = (config as { rttLog?: number[] } | undefined)?.rttLog;
+  const seenAtB = new Set<number>();
+  const seenAtA = new Set<number>();
+  let duplicates = 0;
+  let outOfOrder = 0;
+  let lastAtB = -1;
+  let lastAtA = -1;
+  const pair = new FerryPair({
+    seed: params.seed,
+    config,
+    forward: link,
+    reverse: link,
+    onMessage: (side, nowMs, message) => {
+      const view = new DataView(message.data.buffer, message.data.byteOffset, message.data.byteLength);
+      const seq = view.getUint32(0);
+      if (side === 'server') {
+        if (seenAtB.has(seq)) duplicates++;
+        if (seq < lastAtB) outOfOrder++;
+        seenAtB.add(seq);
+        lastAtB = Math.max(lastAtB, seq);
+        pair.server?.send(nowMs, message.channelId, message.data.slice());
+        return;
+      }
+      if (seenAtA.has(seq)) duplicates++;
+      if (seq < lastAtA) outOfOrder++;
+      seenAtA.add(seq);
+      lastAtA = Math.max(lastAtA, seq);
+      rtts.push(nowMs - sentAt[seq]!);
+      if (rttLog) rttLog.push(nowMs - sentAt[seq]!);
+    },
+  });
+  const sentAt: number[] = [];
+  let seq = 0;
+  const sendNext = (nowMs: number): void => {
+    if (rtts.length >= params.messages) return;
+    const data = new Uint8Array(params.messageBytes);
+    new DataView(data.buffer).setUint32(0, seq);
+    sentAt[seq] = nowMs;
+    seq++;
+    pair.client.send(nowMs, 0, data);
+    pair.at(nowMs + params.intervalMs, sendNext);
+  };
+  pair.at(0, sendNext);
+  pair.sim.run({ stopWhen: () => rtts.length >= params.messages, untilMs: 3_600_000 });
+  const forward = pair.sim.linkBetween('client', 'server')!.counters;
+  const reverse = pair.sim.linkBetween('server', 'client')!.counters;
+  const echoed = rtts.length;
+  return {
+    params: { ...params },
+    results: {
+      avgRttMs: round(mean(rtts)),
+      p99RttMs: round(quantile(rtts, 0.99)),
+      maxRttMs: round(Math.max(...rtts)),
+      echoed,
+      datagramsPerMsg: round((forward.sent + reverse.sent) / echoed, 3),
+      bytesPerMsg: round((forward.bytesSent + reverse.bytesSent) / echoed, 1),
+      duplicates,
+      outOfOrder,
+      retransmissions:
+        pair.client.stats.fragmentRetransmissions + (pair.server?.stats.fragmentRetransmissions ?? 0),
+      redundantCopies: pair.client.stats.redundantCopies + (pair.server?.stats.redundantCopies ?? 0),
+      probePackets: pair.client.stats.probePackets + (pair.server?.stats.probePackets ?? 0),
+      ackOnlyPackets: pair.client.stats.ackOnlyPackets + (pair.server?.stats.ackOnlyPackets ?? 0),
+      spuriousLosses: pair.client.stats.spuriousLosses + (pair.server?.stats.spuriousLosses ?? 0),
+    },
+  };
+}
+
+/** `ferry bench kcp-echo`. */
+export const kcpEchoScenario: Scenario = {
+  name: 'kcp-echo',
+  summary: "KCP's echo test: 8-byte message every 20 ms, echoed; latency under bag loss (default 30%)",
+  run: (options) => runKcpEcho(kcpEchoParams(options)),
+};
