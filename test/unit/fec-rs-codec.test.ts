@@ -32,14 +32,21 @@ function rawEncode(data: Uint8Array[], parityCount: number): Uint8Array[] {
 /** Deterministic pseudo-random shards (xorshift32), so examples need no randomness source. */
 function shards(count: number, size: number, seed: number): Uint8Array[] {
   let x = seed | 1;
-  return Array.from({ length: count }, () =>
-    Uint8Array.from({ length: size }, () => {
+  return Array.from({ length: count }, () => {
+    const shard = new Uint8Array(size);
+    for (let j = 0; j < size; j++) {
       x ^= x << 13;
       x ^= x >>> 17;
       x ^= x << 5;
-      return x & 0xff;
-    }),
-  );
+      shard[j] = x & 0xff;
+    }
+    return shard;
+  });
+}
+
+/** Byte equality of two shard lists, without expect()'s per-element diffing. */
+function sameShards(a: Uint8Array[], b: Uint8Array[]): boolean {
+  return a.length === b.length && a.every((shard, i) => Buffer.compare(shard, b[i]!) === 0);
 }
 
 describe('ReedSolomonCodec encode', () => {
@@ -54,6 +61,21 @@ describe('ReedSolomonCodec encode', () => {
     const data = shards(k, size, k * 1000 + m);
     const codec = new ReedSolomonCodec();
     expect(codec.encode(data, m)).toEqual(rawEncode(data, m));
+  });
+
+  it.each([
+    [255, 1],
+    [1, 255],
+  ])('the largest region (%i+%i shards of 64 KiB) encodes and rebuilds', (k, m) => {
+    const codec = new ReedSolomonCodec();
+    const data = shards(k, 65_536, k);
+    const parity = codec.encode(data, m);
+    // Deep equality of 16 MiB is slow in expect(); compare the bytes directly.
+    expect(sameShards(parity, rawEncode(data, m))).toBe(true);
+    const group = [...data, ...parity].map((s, i) => (i === 0 ? undefined : s));
+    const result = codec.reconstruct(group, k);
+    expect(result.ok && result.rebuilt).toEqual([0]);
+    expect(result.ok && sameShards(result.data, data)).toBe(true);
   });
 
   it('encodeInto writes into caller buffers, including offset views, and leaves data untouched', () => {
