@@ -14,6 +14,8 @@ export interface ConnectionConfig {
   maxAckRanges: number;
   /** Most ranges in an ACK that shares a packet with data (keeps small packets small), R-ACK-5. */
   piggybackAckRanges: number;
+  /** Congestion controller (spec §9): the loss-tolerant model-based one by default, or NewReno. */
+  congestionControl: 'loss-tolerant' | 'newreno';
   /** Timer granularity (ms), RFC 9002 kGranularity. */
   granularityMs: number;
   /** Cap of the PTO backoff exponent, R-LOSS-5. */
@@ -34,10 +36,14 @@ export interface ConnectionConfig {
   maxChannels: number;
   /** Most time a graceful close waits for acknowledgements before giving up (ms), R-CLOSE-2. */
   closeTimeoutMs: number;
-  /** Thin-stream redundancy (spec §6.5): largest fragment copied into later packets (bytes); 0 disables. */
+  /** Redundancy for application-limited traffic (spec §6.5): largest fragment copied (bytes); 0 disables. */
   redundancyMaxFragmentBytes: number;
+  /** Fragments up to this size count as small: copies ride in other packets' spare room (bytes). */
+  redundancySmallFragmentBytes: number;
   /** Most extra copies of one small fragment, R-LOSS-8. */
   redundancyMaxExtraCopies: number;
+  /** Most extra copies of one large fragment (each costs a packet), R-LOSS-8. */
+  redundancyMaxExtraCopiesLarge: number;
   /** Residual loss the redundancy aims for; sets the copies from the measured loss rate, R-LOSS-8. */
   redundancyTargetResidualLoss: number;
   /** A fresh small fragment's first copy goes out in its own packet after at most this long (ms), R-LOSS-8. */
@@ -55,6 +61,7 @@ export const defaultConnectionConfig: Readonly<ConnectionConfig> = {
   ackElicitingThreshold: 2,
   maxAckRanges: 32,
   piggybackAckRanges: 3,
+  congestionControl: 'loss-tolerant',
   granularityMs: 1,
   maxPtoBackoff: 6,
   maxPtoMs: 4000,
@@ -65,8 +72,10 @@ export const defaultConnectionConfig: Readonly<ConnectionConfig> = {
   sendBufferBytes: 32 * 1024 * 1024,
   maxChannels: 256,
   closeTimeoutMs: 10_000,
-  redundancyMaxFragmentBytes: 256,
+  redundancyMaxFragmentBytes: 65_536,
+  redundancySmallFragmentBytes: 256,
   redundancyMaxExtraCopies: 3,
+  redundancyMaxExtraCopiesLarge: 2,
   redundancyTargetResidualLoss: 0.02,
   redundancyBudgetRatio: 3,
   redundancyCopyDelayMs: 5,

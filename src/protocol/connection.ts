@@ -1,5 +1,6 @@
 import { AckManager } from './ack/ack-manager.ts';
 import type { CcPacket, CongestionController } from './cc/congestion-controller.ts';
+import { LossTolerant } from './cc/loss-tolerant.ts';
 import { NewReno } from './cc/new-reno.ts';
 import { Pacer } from './cc/pacer.ts';
 import { ChannelMode, channelModeOf, isReliableMode } from './channel/channel-id.ts';
@@ -14,6 +15,7 @@ import type {
   UnconfirmedMessage,
 } from './connection-events.ts';
 import { CloseCode, FerryUsageError } from './errors.ts';
+import { DeliveryRateSampler } from './recovery/delivery-rate.ts';
 import { LossDetection } from './recovery/loss-detection.ts';
 import { RedundancyPlanner } from './recovery/redundancy.ts';
 import type { SentPacket } from './recovery/sent-packet.ts';
@@ -121,6 +123,7 @@ export class Connection {
   private readonly cc: CongestionController;
   private readonly pacer: Pacer;
   private readonly redundancy: RedundancyPlanner;
+  private readonly delivery = new DeliveryRateSampler();
   private readonly sendChannels = new Map<number, SendChannel>();
   private readonly receiveChannels = new Map<number, ReceiveChannel>();
   /** Round-robin order of send channels for new data (no head-of-line blocking between channels). */
@@ -177,7 +180,11 @@ export class Connection {
       maxAckRanges: c.maxAckRanges,
       maxTrackedRanges: Math.max(4 * c.maxAckRanges, 256),
     });
-    this.cc = options.congestionController ?? new NewReno({ maxDatagramBytes: c.maxDatagramBytes });
+    this.cc =
+      options.congestionController ??
+      (c.congestionControl === 'newreno'
+        ? new NewReno({ maxDatagramBytes: c.maxDatagramBytes })
+        : new LossTolerant({ maxDatagramBytes: c.maxDatagramBytes }));
     this.pacer = new Pacer(10 * c.maxDatagramBytes);
     this.redundancy = new RedundancyPlanner(c);
     const header = headerLength({
@@ -623,18 +630,20 @@ export class Connection {
     for (const frame of frames) at = encodeFrame(frame, this.buffer, at);
     const bytes = this.buffer.slice(0, at);
 
+    const appLimited = !this.hasDataToSend();
     const sent: SentPacket<SentRecord> = {
       packetNumber: header.packetNumber,
       timeSentMs: nowMs,
       sizeBytes: at,
       ackEliciting,
       inFlight: ackEliciting,
-      appLimited: !this.hasDataToSend(),
+      appLimited,
       largestAckedInPacket,
       frames: records,
       declaredLost: false,
       lostByReorderDistance: 0,
     };
+    if (ackEliciting) sent.delivery = this.delivery.onPacketSent(nowMs, this.loss.bytesInFlight, appLimited);
     this.loss.onPacketSent(sent);
     if (ackEliciting) {
       this.lastAckElicitingSentMs = nowMs;
@@ -815,9 +824,13 @@ export class Connection {
     }
     const outcome = this.loss.onAckReceived(nowMs, ranges, ackDelayMs);
     const ackedForCc: CcPacket[] = [];
+    const ackedInFlight: SentPacket<SentRecord>[] = [];
     for (const packet of outcome.acked) {
       if (packet.largestAckedInPacket !== undefined) this.acks.onAckOfAck(packet.largestAckedInPacket);
-      if (!packet.declaredLost && packet.inFlight) ackedForCc.push(this.ccPacket(packet));
+      if (!packet.declaredLost && packet.inFlight) {
+        ackedForCc.push(this.ccPacket(packet));
+        ackedInFlight.push(packet);
+      }
       for (const record of packet.frames) {
         if ('kind' in record) continue;
         if (!packet.declaredLost) record.inFlightCopies--;
@@ -829,8 +842,10 @@ export class Connection {
       this.stats.spuriousLosses++;
       this.cc.onSpuriousLoss(nowMs, this.ccPacket(packet));
     }
-    if (ackedForCc.length > 0)
-      this.cc.onPacketsAcked(nowMs, ackedForCc, this.loss.ccRtt(), this.loss.bytesInFlight);
+    if (ackedForCc.length > 0) {
+      const sample = this.delivery.onAck(nowMs, ackedInFlight);
+      this.cc.onPacketsAcked(nowMs, ackedForCc, this.loss.ccRtt(), this.loss.bytesInFlight, sample);
+    }
     this.onLost(nowMs, outcome.lost);
   }
 

@@ -1,3 +1,5 @@
+import type { RateSample } from '../recovery/delivery-rate.ts';
+
 /**
  * The one congestion-controller interface (design.md rule 6, spec §9). The connection owns bytes-in-flight
  * accounting and calls these hooks; a controller only decides the window and the pacing rate.
@@ -32,8 +34,14 @@ export interface CongestionController {
   pacingRateBytesPerSec(rtt: CcRtt): number | undefined;
   /** A packet counted in flight was sent. */
   onPacketSent(nowMs: number, packet: CcPacket, bytesInFlight: number): void;
-  /** Packets newly acknowledged by one ACK frame. */
-  onPacketsAcked(nowMs: number, packets: readonly CcPacket[], rtt: CcRtt, bytesInFlight: number): void;
+  /** Packets newly acknowledged by one ACK frame, with the delivery-rate sample it produced (R-CC-4). */
+  onPacketsAcked(
+    nowMs: number,
+    packets: readonly CcPacket[],
+    rtt: CcRtt,
+    bytesInFlight: number,
+    sample: RateSample | undefined,
+  ): void;
   /** Packets newly declared lost. `persistentCongestion` follows RFC 9002 §7.6. */
   onPacketsLost(nowMs: number, packets: readonly CcPacket[], persistentCongestion: boolean): void;
   /** A packet declared lost was acknowledged after all (RFC 8985 §7.2): the reduction may be undone. */

@@ -125,8 +125,10 @@ export class RedundancyPlanner {
     const extra = this.targetExtraCopies();
     let t: number | undefined;
     for (const f of this.candidatesList) {
-      if (f.copies > 0 || !this.wantsCopy(f, nowMs, smoothedRttMs, extra)) continue;
-      const at = Math.max(f.lastRealSendMs + copyDelayMs, f.lastSentMs + minCopySpacingMs);
+      // A small fragment's later copies ride in other packets; only its first copy may need a packet of its own.
+      if (!this.wantsCopy(f, nowMs, smoothedRttMs, extra)) continue;
+      if (f.copies > 0 && f.length <= this.config.redundancySmallFragmentBytes) continue;
+      const at = Math.max(f.lastRealSendMs + copyDelayMs * (f.copies + 1), f.lastSentMs + minCopySpacingMs);
       if (t === undefined || at < t) t = at;
     }
     return t;

@@ -1,3 +1,5 @@
+import type { DeliverySnapshot } from './delivery-rate.ts';
+
 /** One packet the connection sent, as loss recovery tracks it (spec §6). `F` is the connection's frame record. */
 export interface SentPacket<F> {
   /** Packet number (never reused, R-LOSS-1). */
@@ -20,4 +22,6 @@ export interface SentPacket<F> {
   declaredLost: boolean;
   /** Largest acknowledged packet number when this one was declared lost by packet threshold (reordering degree). */
   lostByReorderDistance: number;
+  /** Delivery-rate snapshot at send time (R-CC-4); absent for packets not counted in flight. */
+  delivery?: DeliverySnapshot;
 }

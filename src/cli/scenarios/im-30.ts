@@ -1,0 +1,158 @@
+import { FerryPair, type Side } from '../../harness/ferry-pair.ts';
+import type { ConnectionConfig } from '../../protocol/connection-config.ts';
+import type { LinkProfile } from '../../sim/link.ts';
+import type { Scenario, ScenarioOptions, ScenarioResult } from '../scenario.ts';
+import { quantile, round } from './stats.ts';
+
+/** Parameters of one im-30 run (scenarios.md "im-30"). */
+export interface Im30Params {
+  seed: number;
+  lossPercent: number;
+  lossModel: 'bag' | 'bernoulli' | 'gilbert';
+  burst: number;
+  delayMs: number;
+  jitterMs: number;
+  rateMbps: number;
+  queueBytes: number;
+  messagesPerSecond: number;
+  minMessageBytes: number;
+  maxMessageBytes: number;
+  durationS: number;
+  drainLimitS: number;
+  profile: string;
+}
+
+/** Resolves scenario options into im-30 parameters. */
+export function im30Params(options: ScenarioOptions): Im30Params {
+  return {
+    seed: options.seed,
+    lossPercent: options.lossPercent ?? 30,
+    lossModel: options.lossModel ?? 'bernoulli',
+    burst: options.burst ?? 3,
+    delayMs: options.delayMs ?? (options.rttMs !== undefined ? options.rttMs / 2 : 40),
+    jitterMs: options.jitterMs ?? 10,
+    rateMbps: options.rateMbps ?? 5,
+    queueBytes: 64 * 1024,
+    messagesPerSecond: 20,
+    minMessageBytes: 16,
+    maxMessageBytes: 16 * 1024,
+    durationS: options.durationS ?? (options.quick ? 20 : 120),
+    drainLimitS: 60,
+    profile: options.profile ?? 'default',
+  };
+}
+
+interface Tracker {
+  sentAt: number[];
+  sizes: number[];
+  seen: Set<number>;
+  last: number;
+}
+
+/**
+ * Instant messaging under loss: both sides send Poisson-timed messages of log-uniform size on one
+ * reliable-ordered channel; latency runs from the send call to delivery to the receiving application.
+ */
+export function runIm30(params: Im30Params, config?: Partial<ConnectionConfig>): ScenarioResult {
+  const link: LinkProfile = {
+    lossPercent: params.lossPercent,
+    lossModel: params.lossModel,
+    burst: params.burst,
+    delayMs: params.delayMs,
+    jitterMs: params.jitterMs,
+    fifo: false,
+    rateMbps: params.rateMbps,
+    queueBytes: params.queueBytes,
+  };
+  const trackers: Record<Side, Tracker> = {
+    client: { sentAt: [], sizes: [], seen: new Set(), last: -1 },
+    server: { sentAt: [], sizes: [], seen: new Set(), last: -1 },
+  };
+  const latencies: number[] = [];
+  let duplicates = 0;
+  let outOfOrder = 0;
+  let delivered = 0;
+  let payloadBytes = 0;
+  const pair = new FerryPair({
+    seed: params.seed,
+    config,
+    forward: link,
+    reverse: link,
+    onMessage: (side, nowMs, message) => {
+      const from = trackers[side === 'client' ? 'server' : 'client'];
+      const seq = new DataView(message.data.buffer, message.data.byteOffset, 4).getUint32(0);
+      if (from.seen.has(seq)) duplicates++;
+      if (seq < from.last) outOfOrder++;
+      from.seen.add(seq);
+      from.last = Math.max(from.last, seq);
+      delivered++;
+      payloadBytes += message.data.length;
+      latencies.push(nowMs - from.sentAt[seq]!);
+    },
+  });
+  const endMs = params.durationS * 1000;
+  const pendingServer: Uint8Array[] = [];
+  const workload = (side: Side) => {
+    const random = pair.sim.forkRandom(`im-30 workload ${side}`);
+    const tracker = trackers[side];
+    const logMin = Math.log(params.minMessageBytes);
+    const logMax = Math.log(params.maxMessageBytes);
+    const next = (nowMs: number): void => {
+      const size = Math.round(Math.exp(logMin + random.float() * (logMax - logMin)));
+      const data = new Uint8Array(size);
+      const seq = tracker.sentAt.length;
+      new DataView(data.buffer).setUint32(0, seq);
+      tracker.sentAt.push(nowMs);
+      tracker.sizes.push(size);
+      const connection = pair.connection(side);
+      if (connection) {
+        for (const queued of pendingServer.splice(0)) connection.send(nowMs, 0, queued);
+        connection.send(nowMs, 0, data);
+      } else {
+        pendingServer.push(data); // the server's connection opens on the client's first datagram
+      }
+      const at = nowMs + random.exponential(1000 / params.messagesPerSecond);
+      if (at < endMs) pair.at(at, next);
+    };
+    pair.at(side === 'client' ? 0 : random.exponential(1000 / params.messagesPerSecond), next);
+  };
+  workload('client');
+  workload('server');
+  const sentTotal = () => trackers.client.sentAt.length + trackers.server.sentAt.length;
+  pair.sim.run({
+    untilMs: endMs + params.drainLimitS * 1000,
+    stopWhen: () => pair.sim.now >= endMs && delivered >= sentTotal() && pendingServer.length === 0,
+  });
+  const forward = pair.sim.linkBetween('client', 'server')!.counters;
+  const reverse = pair.sim.linkBetween('server', 'client')!.counters;
+  const wireBytes = forward.bytesSent + reverse.bytesSent;
+  const sentPayload = [...trackers.client.sizes, ...trackers.server.sizes].reduce((a, b) => a + b, 0);
+  return {
+    params: { ...params },
+    results: {
+      sent: sentTotal(),
+      delivered,
+      duplicates,
+      outOfOrder,
+      latencyP50Ms: round(quantile(latencies, 0.5)),
+      latencyP99Ms: round(quantile(latencies, 0.99)),
+      latencyP999Ms: round(quantile(latencies, 0.999)),
+      latencyMaxMs: round(Math.max(...latencies)),
+      overhead: round((wireBytes - sentPayload) / sentPayload, 3),
+      payloadBytes,
+      wireBytes,
+      retransmissions:
+        pair.client.stats.fragmentRetransmissions + (pair.server?.stats.fragmentRetransmissions ?? 0),
+      redundantCopies: pair.client.stats.redundantCopies + (pair.server?.stats.redundantCopies ?? 0),
+      spuriousLosses: pair.client.stats.spuriousLosses + (pair.server?.stats.spuriousLosses ?? 0),
+      queueDrops: (forward.dropped['queue'] ?? 0) + (reverse.dropped['queue'] ?? 0),
+    },
+  };
+}
+
+/** `ferry bench im-30`. */
+export const im30Scenario: Scenario = {
+  name: 'im-30',
+  summary: 'instant messaging: Poisson 20 msg/s each way, 16 B–16 KiB, 30% loss, 40±10 ms, 5 Mbit/s',
+  run: (options) => runIm30(im30Params(options)),
+};
