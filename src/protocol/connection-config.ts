@@ -46,9 +46,9 @@ export interface ConnectionConfig {
   redundancyMaxExtraCopiesLarge: number;
   /** Residual loss the redundancy aims for; sets the copies from the measured loss rate, R-LOSS-8. */
   redundancyTargetResidualLoss: number;
-  /** A fresh small fragment's first copy goes out in its own packet after at most this long (ms), R-LOSS-8. */
+  /** A fresh small fragment's first copy goes out in its own packet after at most this long (ms), R-LOSS-11. */
   redundancyCopyDelayMs: number;
-  /** Redundant bytes may not exceed this multiple of the payload bytes sent (the overhead budget), R-LOSS-8. */
+  /** Redundant bytes may not exceed this multiple of the payload bytes sent (the overhead budget), R-LOSS-12. */
   redundancyBudgetRatio: number;
 }
 

@@ -617,7 +617,7 @@ export class Connection {
     }
     for (const r of records) if (!('kind' in r) || r.kind !== 'close') ackEliciting = true;
 
-    // Periodically make an ACK-only packet ack-eliciting so ACK ranges can be retired (R-ACK-4).
+    // Periodically make an ACK-only packet ack-eliciting so ACK ranges can be retired (R-ACK-7).
     if (!ackEliciting && purpose === 'ack' && this.nextPacketNumber % 16 === 0) {
       frames.push({ type: 'ping' });
       records.push({ kind: 'ping' });
@@ -625,7 +625,7 @@ export class Connection {
     }
 
     const last = frames[frames.length - 1];
-    if (last && last.type === 'message') last.lengthPresent = false; // R-FRAME-10: the last may omit it
+    if (last && last.type === 'message') last.lengthPresent = false; // R-FRAME-14: the last may omit it
     let at = encodeHeader(header, this.buffer, 0);
     for (const frame of frames) at = encodeFrame(frame, this.buffer, at);
     const bytes = this.buffer.slice(0, at);

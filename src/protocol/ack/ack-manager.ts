@@ -40,7 +40,7 @@ export class AckManager {
 
   constructor(private readonly options: AckManagerOptions) {}
 
-  /** Whether `packetNumber` was already received (or is too old to tell): the packet must be dropped. */
+  /** Whether `packetNumber` was already received (or is too old to tell): the packet must be dropped (R-ACK-3). */
   isDuplicate(packetNumber: number): boolean {
     return packetNumber < this.duplicateFloor || this.received.has(packetNumber);
   }

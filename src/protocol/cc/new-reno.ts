@@ -8,7 +8,7 @@ export interface NewRenoOptions {
 
 /**
  * NewReno as in RFC 9002 §7 and Appendix B: slow start, congestion avoidance, one reduction per recovery
- * period, persistent congestion, and undo of a reduction caused by a spurious loss (spec §9, R-CC-2).
+ * period, persistent congestion, and undo of a reduction caused by a spurious loss (spec §9.4, R-CC-2).
  */
 export class NewReno implements CongestionController {
   readonly name = 'newreno';

@@ -1,5 +1,5 @@
 /**
- * Pacing hook (spec §9, R-CC-3): a leaky bucket that spreads packets at the controller's rate, allowing a small
+ * Pacing hook (spec §9.5, R-CC-3): a leaky bucket that spreads packets at the controller's rate, allowing a small
  * burst. The connection asks `delayMs` before each packet and calls `onSend` after it.
  */
 export class Pacer {

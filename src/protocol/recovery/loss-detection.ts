@@ -152,7 +152,7 @@ export class LossDetection<F> {
   private onSpurious(p: SentPacket<F>): void {
     this.stats.spuriousLosses++;
     this.reorderingSeen = true;
-    // RFC 8985 §7.2: widen the reordering window; adapt the packet threshold to the reordering degree seen.
+    // R-LOSS-4, RFC 8985 §7.2: widen the reordering window; adapt the packet threshold to the reordering degree seen.
     this.reorderWindowMultiplier = Math.min(this.reorderWindowMultiplier + 1, 8);
     if (p.lostByReorderDistance > 0) {
       this.packetThreshold = Math.min(
@@ -216,7 +216,7 @@ export class LossDetection<F> {
     return lost;
   }
 
-  /** Persistent congestion (RFC 9002 §7.6.2): lost ack-eliciting packets spanning 3 PTOs, after an RTT sample. */
+  /** Persistent congestion (R-LOSS-10, RFC 9002 §7.6.2): lost ack-eliciting packets spanning 3 PTOs, after an RTT sample. */
   isPersistentCongestion(lost: readonly SentPacket<F>[]): boolean {
     if (!this.rtt.hasSample || lost.length < 2) return false;
     let first = Number.POSITIVE_INFINITY;

@@ -116,7 +116,7 @@ export class RedundancyPlanner {
   }
 
   /**
-   * When the first copy of a fresh small fragment is due as a packet of its own (R-LOSS-8): `copyDelayMs` after
+   * When the first copy of a fresh small fragment is due as a packet of its own (R-LOSS-11): `copyDelayMs` after
    * its transmission, unless a packet going out earlier carried the copy. Undefined when no copy is owed. Uses
    * the same eligibility as {@link candidates}, so a copy packet built at that time always carries a copy.
    */
