@@ -383,8 +383,8 @@ export class Connection {
     this.stats.bytesReceived += bytes.length;
     this.lastReceivedMs = nowMs;
     if (this.state === 'draining') {
-      // R-CLOSE-4: answer traffic after our CLOSE with CLOSE again (rate-limited to one per received packet).
-      if (this.closeInitiator === 'local') this.closeSendPending = true;
+      // R-CLOSE-4: answer traffic after our CLOSE with CLOSE again (at most one per received packet).
+      if (this.closeFrame) this.closeSendPending = true;
       return;
     }
     let ackEliciting = false;
@@ -543,19 +543,15 @@ export class Connection {
   private hasDataToSend(): boolean {
     if (this.pingPending || this.maxDataPending || this.maxChannelDataPending.size > 0) return true;
     if (this.retransmitHead < this.retransmitQueue.length) return true;
-    const credit = this.peerConnectionLimit - this.connectionSentPosition;
-    for (const channel of this.sendOrder) if (this.nextNewFragment(channel, credit)) return true;
+    for (const channel of this.sendOrder) if (this.nextNewFragment(channel)) return true;
     return false;
   }
 
   /** Credit is checked per message (R-FLOW-2): a message may start while both positions are below their limits. */
-  private nextNewFragment(channel: SendChannel, _connectionCredit: number): OutgoingFragment | undefined {
-    const fragment = channel.nextFragment(Number.POSITIVE_INFINITY);
+  private nextNewFragment(channel: SendChannel): OutgoingFragment | undefined {
+    const fragment = channel.nextFragment();
     if (!fragment) return undefined;
-    if (fragment.offset === 0) {
-      if (this.connectionSentPosition >= this.peerConnectionLimit) return undefined;
-      if (channel.sentPosition >= channel.peerLimit) return undefined;
-    }
+    if (fragment.offset === 0 && this.connectionSentPosition >= this.peerConnectionLimit) return undefined;
     return fragment;
   }
 
@@ -587,7 +583,8 @@ export class Connection {
         const frame: Frame = { type: 'ack', ackDelayUs: ack.ackDelayUs, ranges: ack.ranges };
         frames.push(frame);
         room -= encodedFrameLength(frame);
-        largestAckedInPacket = ack.ranges[0]!.largest;
+        // Only an ACK that reported every range above the floor may retire them once acknowledged (R-ACK-4).
+        if (ack.complete) largestAckedInPacket = ack.ranges[0]!.largest;
       }
     }
 
@@ -741,7 +738,7 @@ export class Connection {
   }
 
   private anyNewDataReady(): boolean {
-    for (const channel of this.sendOrder) if (this.nextNewFragment(channel, 0)) return true;
+    for (const channel of this.sendOrder) if (this.nextNewFragment(channel)) return true;
     return false;
   }
 
@@ -750,7 +747,7 @@ export class Connection {
     let idle = 0;
     while (order.length > 0 && idle < order.length && room > messageFrameOverheadBytes) {
       const channel = order[this.sendCursor % order.length]!;
-      const fragment = this.nextNewFragment(channel, 0);
+      const fragment = this.nextNewFragment(channel);
       if (!fragment) {
         idle++;
         this.sendCursor = (this.sendCursor + 1) % order.length;
@@ -891,6 +888,14 @@ export class Connection {
   private onMessageFrame(nowMs: number, frame: MessageFrame): boolean {
     const channel = this.receiveChannel(nowMs, frame.channelId);
     if (!channel) return true;
+    // R-FLOW-6: the connection window bounds what all channels together buffer; only a channel's next message
+    // is admitted beyond it, so progress is always possible.
+    const id = frame.messageId;
+    if (id !== channel.nextMessageId && !channel.isAssembling(id) && !channel.isDelivered(id)) {
+      let buffered = 0;
+      for (const ch of this.receiveChannels.values()) buffered += ch.bufferedBytes;
+      if (buffered >= this.config.connectionWindowBytes) return false;
+    }
     const outcome = channel.handleFragment(frame);
     if (outcome.status === 'rejected') {
       if (outcome.violation) {

@@ -40,7 +40,7 @@ interface Entry {
 }
 
 /**
- * Demultiplexes datagrams to connections by connection id, not by address (spec §3.2, R-WIRE-14), so a
+ * Demultiplexes datagrams to connections by connection id, not by address (spec §3), so a
  * connection survives an address change. Sans-IO, with the same driver contract as {@link Connection}:
  * `handleDatagram` / `handleTimeout`, then drain `pollTransmit`, then re-arm at `nextTimeout()`.
  *

@@ -16,6 +16,8 @@ export interface AckManagerOptions {
 export interface AckContent {
   ackDelayUs: number;
   ranges: { smallest: number; largest: number }[];
+  /** Whether the ranges reach down to the reported floor: only a complete ACK may retire ranges (R-ACK-4). */
+  complete: boolean;
 }
 
 /**
@@ -100,8 +102,13 @@ export class AckManager {
   buildAck(nowMs: number, maxRanges = this.options.maxAckRanges): AckContent | undefined {
     if (!this.hasRangesToReport()) return undefined;
     const ranges: { smallest: number; largest: number }[] = [];
+    let complete = true;
     for (const r of this.received.rangesDescending()) {
-      if (r.end <= this.reportedFloor || ranges.length >= maxRanges) break;
+      if (r.end <= this.reportedFloor) break;
+      if (ranges.length >= maxRanges) {
+        complete = false;
+        break;
+      }
       ranges.push({ smallest: Math.max(r.start, this.reportedFloor + 1), largest: r.end });
     }
     this.ackElicitingSinceAck = 0;
@@ -109,7 +116,7 @@ export class AckManager {
     this.immediate = false;
     this.unreported = false;
     const delayMs = Math.max(0, nowMs - this.largestReceivedAtMs);
-    return { ackDelayUs: Math.round(delayMs * 1000), ranges };
+    return { ackDelayUs: Math.round(delayMs * 1000), ranges, complete };
   }
 
   /**

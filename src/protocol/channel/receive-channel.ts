@@ -189,6 +189,11 @@ export class ReceiveChannel {
     return this.assemblies.size;
   }
 
+  /** Whether message `messageId` is being reassembled (or waits complete for an earlier id). */
+  isAssembling(messageId: number): boolean {
+    return this.assemblies.has(messageId);
+  }
+
   /** Whether message `messageId` has been delivered (queued for the application). */
   isDelivered(messageId: number): boolean {
     return messageId < this.lowestUndelivered || (!this.ordered && this.deliveredAbove.has(messageId));

@@ -41,20 +41,18 @@ export class SendChannel {
     return this.pendingHead < this.pending.length;
   }
 
-  /** The next never-sent fragment, if flow control allows it (R-FLOW-2); `connectionCredit` is bytes left. */
-  nextFragment(connectionCredit: number): OutgoingFragment | undefined {
+  /**
+   * The next never-sent fragment, if flow control allows it. Credit is checked per message (R-FLOW-2): a message
+   * may start while the channel position is below the peer's limit, and then runs to its end, so a message
+   * larger than the window still completes (the receiver always admits it, R-FLOW-4).
+   */
+  nextFragment(): OutgoingFragment | undefined {
     const message = this.pending[this.pendingHead];
     if (!message) return undefined;
     const fragment = message.fragments[message.nextUnsent];
     if (!fragment) return undefined;
-    if (fragment.length > connectionCredit) return undefined;
-    if (this.sentPosition + fragment.length > this.peerLimit) return undefined;
+    if (fragment.offset === 0 && this.sentPosition >= this.peerLimit) return undefined;
     return fragment;
-  }
-
-  /** Whether new data waits only because of the peer's credit (for blocked signalling and stats). */
-  isBlockedByCredit(connectionCredit: number): boolean {
-    return this.hasPending && this.nextFragment(connectionCredit) === undefined;
   }
 
   /** Marks the fragment returned by `nextFragment` as sent for the first time. */
