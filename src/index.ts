@@ -1,5 +1,72 @@
 /**
  * Ferry's public API. Every export of the package goes through this file (design.md rule 11).
+ *
+ * - The sans-IO protocol core: {@link Connection} and {@link Endpoint}, driven by `handle…`/`poll…`/`nextTimeout`.
+ * - The wire format codecs (spec §2–§4).
+ * - Congestion controllers (spec §9) behind one interface.
+ * - The Reed-Solomon codec (spec §11).
+ * - The deterministic network simulator and the simulated client/server pair used by the benchmarks.
  * @packageDocumentation
  */
-export {};
+
+// Forward error correction.
+export {
+  type ReconstructOptions,
+  type ReconstructResult,
+  ReedSolomonCodec,
+  type ReedSolomonOptions,
+  type ReedSolomonStats,
+  RS_DEFAULT_MEMORY_CAP_BYTES,
+  RS_MAX_SHARD_BYTES,
+} from './fec/reed-solomon.ts';
+export {
+  FecArgumentError,
+  type FecArgumentReason,
+  FecCodecError,
+  type FecCodecFailure,
+} from './fec/reed-solomon-errors.ts';
+// Simulator.
+export { FerryPair, type FerryPairOptions, type Side } from './harness/ferry-pair.ts';
+// Protocol core.
+export type { CcPacket, CcRtt, CongestionController } from './protocol/cc/congestion-controller.ts';
+export { LossTolerant, type LossTolerantOptions } from './protocol/cc/loss-tolerant.ts';
+export { NewReno, type NewRenoOptions } from './protocol/cc/new-reno.ts';
+export {
+  ChannelMode,
+  type ChannelOpener,
+  channelModeOf,
+  defaultChannelId,
+  isReliableMode,
+  makeChannelId,
+} from './protocol/channel/channel-id.ts';
+export {
+  Connection,
+  type ConnectionOptions,
+  type ConnectionState,
+  type ConnectionStats,
+} from './protocol/connection.ts';
+export { type ConnectionConfig, defaultConnectionConfig } from './protocol/connection-config.ts';
+export type {
+  CloseInitiator,
+  ConnectionEvent,
+  ReceivedMessage,
+  UnconfirmedMessage,
+} from './protocol/connection-events.ts';
+export {
+  Endpoint,
+  type EndpointEvent,
+  type EndpointOptions,
+  type EndpointStats,
+  type EndpointTransmit,
+} from './protocol/endpoint.ts';
+export { CloseCode, FerryUsageError } from './protocol/errors.ts';
+export type { RandomSource } from './protocol/random.ts';
+export type { DeliverySnapshot, RateSample } from './protocol/recovery/delivery-rate.ts';
+// Wire format.
+export * as wire from './protocol/wire/index.ts';
+export type { SimEndpoint, Transmit } from './sim/endpoint.ts';
+export { SimulationLimitError } from './sim/errors.ts';
+export type { SimEvent } from './sim/events.ts';
+export { Link, type LinkProfile, linkFromProfile, profileNodes } from './sim/link.ts';
+export { SeededRandom } from './sim/random.ts';
+export { type RunOptions, type RunResult, Simulation, type SimulationOptions } from './sim/simulation.ts';

@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { UsageError } from './errors.ts';
 import { flatten, formatValue, renderTable } from './format.ts';
 import { parseBenchArgs } from './options.ts';
+import type { ScenarioOptions } from './scenario.ts';
 import { findScenario, scenarios } from './scenarios/index.ts';
 
 const usage = `usage: ferry bench [scenario] [--json] [--seed N] [--loss P] [--loss-model bernoulli|bag|gilbert]
@@ -46,6 +47,30 @@ function runOne(name: string, argv: readonly string[], json: boolean, io: CliIo)
   return 0;
 }
 
+/** Runs every scenario at reduced duration and prints one summary table (or one JSON object per line). */
+function runSummary(options: ScenarioOptions, json: boolean, io: CliIo): number {
+  const rows: string[][] = [];
+  for (const scenario of scenarios) {
+    const started = performance.now();
+    const { params, results } = scenario.run({ ...options, quick: true });
+    const wallMs = Math.round(performance.now() - started);
+    if (json) {
+      io.out(JSON.stringify({ scenario: scenario.name, seed: options.seed, params, results, wallMs }));
+      continue;
+    }
+    const flat = new Map(flatten(results));
+    const keys = scenario.headline ?? [...flat.keys()].slice(0, 4);
+    rows.push([scenario.name, keys.map((k) => `${k}=${formatValue(flat.get(k))}`).join('  '), `${wallMs}`]);
+  }
+  if (!json) {
+    io.out(
+      `ferry bench: every scenario at reduced duration, seed ${options.seed} (ferry bench <scenario> runs one in full)`,
+    );
+    io.out(renderTable(['scenario', 'headline results', 'wall ms'], rows));
+  }
+  return 0;
+}
+
 /** Entry point of the `ferry` command; returns the process exit code (2 for usage errors). */
 export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
   const [command, ...rest] = argv;
@@ -60,11 +85,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
       io.out(`${usage}\n\nscenarios:\n${listScenarios()}`);
       return 0;
     }
-    if (parsed.scenario === undefined) {
-      const first = scenarios[0];
-      if (!first) throw new UsageError('no scenarios are available');
-      return runOne(first.name, rest, parsed.json, io);
-    }
+    if (parsed.scenario === undefined) return runSummary(parsed.options, parsed.json, io);
     return runOne(
       parsed.scenario,
       rest.filter((a) => a !== parsed.scenario),

@@ -43,6 +43,8 @@ export interface Scenario {
   name: string;
   /** One line for `ferry bench --help`. */
   summary: string;
+  /** Result keys (dotted for nested) shown in the all-scenarios summary of `ferry bench`. */
+  headline?: readonly string[];
   /** Runs the scenario in the simulator (virtual time). */
   run(options: ScenarioOptions): ScenarioResult;
 }

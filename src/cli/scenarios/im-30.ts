@@ -153,6 +153,7 @@ export function runIm30(params: Im30Params, config?: Partial<ConnectionConfig>):
 /** `ferry bench im-30`. */
 export const im30Scenario: Scenario = {
   name: 'im-30',
+  headline: ['latencyP50Ms', 'latencyP99Ms', 'overhead', 'delivered', 'sent'],
   summary: 'instant messaging: Poisson 20 msg/s each way, 16 B–16 KiB, 30% loss, 40±10 ms, 5 Mbit/s',
   run: (options) => runIm30(im30Params(options)),
 };

@@ -125,6 +125,7 @@ export function runKcpEcho(
 /** `ferry bench kcp-echo`. */
 export const kcpEchoScenario: Scenario = {
   name: 'kcp-echo',
+  headline: ['avgRttMs', 'maxRttMs', 'bytesPerMsg', 'echoed'],
   summary: "KCP's echo test: 8-byte message every 20 ms, echoed; latency under bag loss (default 30%)",
   run: (options) => runKcpEcho(kcpEchoParams(options)),
 };

@@ -224,6 +224,7 @@ function runSelftest(options: ScenarioOptions): ScenarioResult {
 /** `ferry bench sim-selftest`: checks the simulator's link models, configured vs measured. */
 export const simSelftest: Scenario = {
   name: 'sim-selftest',
+  headline: ['lossRate.measured', 'meanBurst.measured', 'delayMeanMs.measured', 'queue.respected'],
   summary: 'pushes traffic through one simulated link and prints configured vs measured loss, delay, rate',
   run: runSelftest,
 };
