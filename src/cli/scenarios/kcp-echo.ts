@@ -31,7 +31,12 @@ export function kcpEchoParams(options: ScenarioOptions): KcpEchoParams {
     delayMaxMs: delay + jitter,
     intervalMs: 20,
     messageBytes: 8,
-    messages: options.quick ? 200 : 1000,
+    messages:
+      options.durationS !== undefined
+        ? Math.max(1, Math.round(options.durationS * 50))
+        : options.quick
+          ? 200
+          : 1000,
     profile: options.profile ?? 'default',
   };
 }
