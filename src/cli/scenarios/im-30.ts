@@ -106,7 +106,8 @@ export function runIm30(params: Im30Params, config?: Partial<ConnectionConfig>):
       tracker.sizes.push(size);
       const connection = pair.connection(side);
       if (connection) {
-        for (const queued of pendingServer.splice(0)) connection.send(nowMs, 0, queued);
+        if (side === 'server')
+          for (const queued of pendingServer.splice(0)) connection.send(nowMs, 0, queued);
         connection.send(nowMs, 0, data);
       } else {
         pendingServer.push(data); // the server's connection opens on the client's first datagram
