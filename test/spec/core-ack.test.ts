@@ -72,6 +72,45 @@ describe('spec §5 acknowledgements', () => {
     expect(ackOf(framesOf(last.bytes).frames)).toBeDefined();
   });
 
+  it('R-ACK-4: only a complete ACK retires ranges; acknowledging a truncated one retires nothing', () => {
+    const acks = new AckManager(options);
+    for (const pn of [0, 2, 4, 6, 8]) acks.onPacketReceived(pn, pn, true);
+    expect(acks.buildAck(9, 3)?.complete).toBe(false); // five ranges, three reported
+    expect(acks.buildAck(9, 32)?.complete).toBe(true);
+    // Through the connection: the server's data packet carries a 3-range (truncated) piggybacked ACK.
+    const pair = new HandPair();
+    const server = pair.server;
+    for (const pn of [0, 2, 4, 6, 8]) server.handleDatagram(0, packetBytes(pair.cid, pn, [ping]));
+    server.send(0, 0, Uint8Array.of(1));
+    const truncated = framesOf(server.pollTransmit(0)!);
+    const piggy = ackOf(truncated.frames);
+    expect(piggy?.type === 'ack' && piggy.ranges.map((r) => r.largest)).toEqual([8, 6, 4]);
+    const ackOfOurs = (pn: number, ofPn: number) =>
+      packetBytes(pair.cid, pn, [
+        { type: 'ack', ackDelayUs: 0, ranges: [{ smallest: ofPn, largest: ofPn }] },
+      ]);
+    server.handleDatagram(10, ackOfOurs(9, truncated.packetNumber));
+    server.handleDatagram(11, packetBytes(pair.cid, 11, [ping])); // out of order: an ACK-only packet now
+    const full = framesOf(server.pollTransmit(11)!);
+    const fullAck = ackOf(full.frames);
+    // Nothing was retired: the ranges the truncated ACK left out (2, 0) are reported again.
+    expect(fullAck?.type === 'ack' && fullAck.ranges).toEqual([
+      { smallest: 11, largest: 11 },
+      { smallest: 8, largest: 9 },
+      { smallest: 6, largest: 6 },
+      { smallest: 4, largest: 4 },
+      { smallest: 2, largest: 2 },
+      { smallest: 0, largest: 0 },
+    ]);
+    server.handleDatagram(12, ackOfOurs(13, full.packetNumber)); // that one was complete: retire up to 11
+    server.handleDatagram(13, packetBytes(pair.cid, 15, [ping]));
+    const after = ackOf(framesOf(server.pollTransmit(13)!).frames);
+    expect(after?.type === 'ack' && after.ranges).toEqual([
+      { smallest: 15, largest: 15 },
+      { smallest: 13, largest: 13 },
+    ]);
+  });
+
   it('R-ACK-5: newest ranges first, at most 32 in an ACK-only packet and 3 beside data', () => {
     const pair = new HandPair();
     for (let pn = 0; pn <= 80; pn += 2) pair.server.handleDatagram(0, packetBytes(pair.cid, pn, [ping]));

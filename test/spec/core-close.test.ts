@@ -125,6 +125,29 @@ describe('spec §10 liveness and close', () => {
     expect(pair.client.pollEvent()).toMatchObject({ type: 'closed', initiator: 'local' });
   });
 
+  it('R-CLOSE-4: CLOSE is repeated while draining after a violation too; not after receiving CLOSE', () => {
+    const pair = new HandPair();
+    const bad: Frame = { type: 'ack', ackDelayUs: 0, ranges: [{ smallest: 5, largest: 5 }] };
+    pair.server.handleDatagram(0, packetBytes(pair.cid, 0, [bad])); // R-ACK-6: a violation
+    expect(pair.server.state).toBe('draining');
+    const first = framesOf(pair.server.pollTransmit(0)!).frames.find((f) => f.type === 'close');
+    expect(first?.type === 'close' && first.code).toBe(CloseCode.protocolViolation);
+    for (const [at, pn] of [
+      [10, 1],
+      [20, 2],
+    ]) {
+      pair.server.handleDatagram(at!, packetBytes(pair.cid, pn!, [{ type: 'ping' }]));
+      const again = framesOf(pair.server.pollTransmit(at!)!).frames;
+      expect(again.filter((f) => f.type !== 'ack')).toEqual([first]); // one CLOSE per packet received
+      expect(pair.server.pollTransmit(at!)).toBeUndefined();
+    }
+    // The peer that received CLOSE is closed (R-CLOSE-6) and answers nothing.
+    const peer = new HandPair();
+    peer.client.handleDatagram(0, packetBytes(peer.cid, 0, [{ type: 'close', code: 0, reason: '' }]));
+    peer.client.handleDatagram(5, packetBytes(peer.cid, 1, [{ type: 'ping' }]));
+    expect(peer.client.pollTransmit(5)).toBeUndefined();
+  });
+
   it('R-CLOSE-5: a protocol violation closes with PROTOCOL_VIOLATION (or LIMIT_EXCEEDED) and a reason', () => {
     const pair = new HandPair();
     const bad: Frame = { type: 'ack', ackDelayUs: 0, ranges: [{ smallest: 5, largest: 5 }] };

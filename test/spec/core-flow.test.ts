@@ -65,6 +65,37 @@ describe('spec §8 flow control', () => {
     expect(count).toBe(3); // retransmissions spent no credit: the same three messages got through
   });
 
+  it('R-FLOW-2: channel credit is checked per message start too; a message larger than the channel window completes', () => {
+    const perChannel = new HandPair({ config: { channelWindowBytes: 4000 }, readEagerly: false });
+    perChannel.act((now) => {
+      for (let i = 0; i < 4; i++) perChannel.client.send(now, 0, new Uint8Array(1500));
+    });
+    perChannel.runUntil(3000);
+    let count = 0;
+    while (perChannel.server.receive()) count++;
+    expect(count).toBe(3); // one channel: starts at 0, 1500, 3000 < 4000; the fourth would start at 4500
+    perChannel.runUntil(6000); // reading consumed 4500 bytes: the new channel limit lets the fourth start
+    expect(perChannel.server.receive()?.messageId).toBe(3);
+    const large = new HandPair({ config: { channelWindowBytes: 4000 } });
+    large.act((now) => {
+      large.client.send(now, 0, new Uint8Array(10_000)); // 2.5 windows
+      large.client.send(now, 0, Uint8Array.of(7));
+    });
+    large.runUntil(5000);
+    expect(large.messages.server.map((m) => m.data.length)).toEqual([10_000, 1]);
+    // The second message started only after a MAX_CHANNEL_DATA raised the limit above the 10 000 bytes sent.
+    const raisedAt = large
+      .sentBy('server')
+      .find((d) =>
+        framesOf(d.bytes).frames.some((f) => f.type === 'max_channel_data' && f.maximumBytes > 10_000),
+      );
+    const secondAt = large
+      .sentBy('client')
+      .find((d) => framesOf(d.bytes).frames.some((f) => f.type === 'message' && f.messageId === 1));
+    expect(raisedAt).toBeDefined();
+    expect(secondAt!.sentAtMs).toBeGreaterThanOrEqual(raisedAt!.sentAtMs + 25);
+  });
+
   it('R-FLOW-3: a packet whose data was dropped for lack of window is not acknowledged', () => {
     const pair = new HandPair({ config: { channelWindowBytes: 1000 }, readEagerly: false });
     const feed = (pn: number, frames: Frame[]) =>
@@ -102,6 +133,32 @@ describe('spec §8 flow control', () => {
     expect(channel.handleFragment(fragment(3, 1)).status).toBe('rejected'); // 1490 ≥ 1000
     expect(channel.handleFragment(fragment(0, 5, 5000)).status).toBe('new'); // lowest undelivered: exempt
     expect(channel.windowDrops).toBe(1);
+  });
+
+  it('R-FLOW-6: the receiver drops a new message while all channels together buffer the connection window', () => {
+    const run = (connectionWindowBytes: number) => {
+      const pair = new HandPair({ config: { connectionWindowBytes }, readEagerly: false });
+      const feed = (pn: number, frames: Frame[]) =>
+        pair.server.handleDatagram(pn, packetBytes(pair.cid, pn, frames));
+      const on = (channelId: number, frame: MessageFrame): MessageFrame => ({ ...frame, channelId });
+      feed(0, [message(0, 1000, 0, 2000)]); // channel 0: 2000 bytes charged
+      feed(1, [on(8, message(0, 1500))]); // channel 8's lowest message: admitted even at 3500 ≥ 3000
+      feed(2, [message(1, 10)]); // channel 0, a new message while 3500 bytes are buffered
+      feed(3, [message(0, 1000, 1000, 2000)]); // a message already admitted always continues
+      const ack = framesOf(pair.server.pollTransmit(3)!).frames.find((f) => f.type === 'ack');
+      return { pair, feed, ranges: ack?.type === 'ack' ? ack.ranges : [] };
+    };
+    const tight = run(3000);
+    expect(tight.ranges).toEqual([
+      { smallest: 3, largest: 3 },
+      { smallest: 0, largest: 1 },
+    ]); // packet 2 not acknowledged (R-FLOW-3)
+    const taken = [tight.pair.server.receive(), tight.pair.server.receive(), tight.pair.server.receive()];
+    expect(taken.map((m) => m && `${m.channelId}/${m.messageId}`).sort()).toEqual(['0/0', '8/0', undefined]);
+    tight.feed(2, [message(1, 10)]); // room again: the same packet is accepted now
+    expect(tight.pair.server.receive()?.messageId).toBe(1);
+    const roomy = run(1 << 20); // the same packets under a large connection window: nothing dropped
+    expect(roomy.ranges).toEqual([{ smallest: 0, largest: 3 }]);
   });
 
   it("R-FLOW-5: a full send buffer makes `send` throw 'send-buffer-full' until `writable`", () => {
