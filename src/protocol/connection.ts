@@ -62,6 +62,8 @@ export interface ConnectionStats {
   redundantCopies: number;
   ackOnlyPackets: number;
   probePackets: number;
+  /** Packets left unacknowledged because a fragment did not fit a flow-control window (R-FLOW-4, R-FLOW-6). */
+  windowDrops: number;
   lostPackets: number;
   spuriousLosses: number;
 }
@@ -74,7 +76,7 @@ export interface ConnectionOptions {
   connectionId: Uint8Array;
   /** Tunables; anything missing takes its default. */
   config?: Partial<ConnectionConfig>;
-  /** Congestion controller (NewReno by default, spec §9). */
+  /** Congestion controller; overrides `config.congestionControl` (loss-tolerant by default, spec §9.3). */
   congestionController?: CongestionController;
 }
 
@@ -114,6 +116,7 @@ export class Connection {
     redundantCopies: 0,
     ackOnlyPackets: 0,
     probePackets: 0,
+    windowDrops: 0,
     lostPackets: 0,
     spuriousLosses: 0,
   };
@@ -419,6 +422,7 @@ export class Connection {
     }
     // A packet whose data was dropped for lack of window is not acknowledged, so it is retransmitted (R-FLOW-3).
     if (accepted) this.acks.onPacketReceived(nowMs, pn, ackEliciting);
+    else this.stats.windowDrops++;
     if (this.state === 'closing') this.maybeFinishClosing(nowMs);
   }
 

@@ -24,7 +24,7 @@ export interface CcRtt {
   minRttMs: number;
 }
 
-/** A congestion controller: NewReno now, CUBIC and the loss-tolerant controller later (spec §9). */
+/** A congestion controller: the loss-tolerant default (§9.3) or NewReno (§9.4); CUBIC to follow (spec §9). */
 export interface CongestionController {
   /** Short name for stats and traces, e.g. `newreno`. */
   readonly name: string;
