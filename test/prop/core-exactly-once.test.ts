@@ -69,12 +69,14 @@ const sideArb = fc.record({
   ),
 });
 
-/**
- * Default flow-control windows (1 MiB per channel): a workload side sends at most 1.2 MB, so credit updates
- * matter but no message straddles the limit with less than half a window consumed (see the report on
- * `SendChannel.nextFragment` for that case).
- */
-const configArb: fc.Arbitrary<Partial<ConnectionConfig>> = fc.constant({});
+/** Flow-control windows: the defaults, or small enough that 20000-byte messages exceed them (R-FLOW-2 exemption). */
+const configArb: fc.Arbitrary<Partial<ConnectionConfig>> = fc.oneof(
+  fc.constant({}),
+  fc.record({
+    channelWindowBytes: fc.integer({ min: 8 * 1024, max: 256 * 1024 }),
+    connectionWindowBytes: fc.integer({ min: 16 * 1024, max: 1024 * 1024 }),
+  }),
+);
 
 const caseArb = fc.record({
   seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
