@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    setupFiles: ['test/setup/fast-check-seed.ts'],
     // Simulation and property suites are CPU-bound; two workers match the CI machine (2 cores).
     maxWorkers: 2,
     testTimeout: 120_000,

@@ -11,10 +11,23 @@ export function checkCount(count: unknown, kind: 'data-count' | 'parity-count'):
   if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count >= RS_MAX_TOTAL_SHARDS) {
     throw new FecArgumentError(
       kind,
-      `expected an integer in 1..${RS_MAX_TOTAL_SHARDS - 1}, got ${String(count)}`,
+      `expected an integer in 1..${RS_MAX_TOTAL_SHARDS - 1}, got ${describeValue(count)}`,
     );
   }
   return count;
+}
+
+/**
+ * Names a rejected argument for an error message without ever throwing: `String(x)` throws for objects whose
+ * `toString`/`Symbol.toPrimitive` throws or is missing (found by the argument-storm property).
+ */
+export function describeValue(value: unknown): string {
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) {
+    return String(value);
+  }
+  if (typeof value === 'string') return JSON.stringify(value.length > 32 ? `${value.slice(0, 32)}…` : value);
+  if (Array.isArray(value)) return `an array of ${value.length}`;
+  return `a ${typeof value}`;
 }
 
 /** Checks that `dataCount + parityCount` fits one GF(2^8) group. */

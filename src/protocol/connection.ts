@@ -454,10 +454,7 @@ export class Connection {
         this.probesPending = 2;
       }
     }
-    for (const fragment of this.redundancy.overdue(nowMs, this.thinRtoMs())) {
-      fragment.queuedForRetransmit = true;
-      this.retransmitQueue.push(fragment);
-    }
+    for (const fragment of this.redundancy.overdue(nowMs, this.thinRtoMs())) this.queueRetransmit(fragment);
     const keepAlive = this.config.keepAliveIntervalMs;
     if (keepAlive > 0 && nowMs >= this.lastAckElicitingSentMs + keepAlive) this.pingPending = true; // R-LIVE-1
   }
@@ -879,13 +876,28 @@ export class Connection {
           continue;
         }
         record.inFlightCopies--;
-        if (!record.acked && record.inFlightCopies <= 0 && !record.queuedForRetransmit) {
-          record.queuedForRetransmit = true;
-          this.retransmitQueue.push(record);
-        }
+        if (!record.acked && record.inFlightCopies <= 0 && !record.queuedForRetransmit)
+          this.queueRetransmit(record);
       }
     }
     if (ccLost.length > 0) this.cc.onPacketsLost(nowMs, ccLost, this.loss.isPersistentCongestion(lost));
+  }
+
+  /**
+   * Queues a lost fragment for retransmission (R-LOSS-1). A large fragment on a path lossy enough for redundancy
+   * is queued twice, so the repair goes out in two packets (R-LOSS-8); a small one gets its copies from the
+   * redundancy planner, riding in other packets.
+   */
+  private queueRetransmit(fragment: OutgoingFragment): void {
+    fragment.queuedForRetransmit = true;
+    this.retransmitQueue.push(fragment);
+    if (
+      fragment.length > this.config.redundancySmallFragmentBytes &&
+      fragment.length <= this.config.redundancyMaxFragmentBytes &&
+      this.redundancy.targetExtraCopies() > 0
+    ) {
+      this.retransmitQueue.push(fragment);
+    }
   }
 
   /** Returns false when the fragment was dropped for lack of window (the packet must not be acknowledged). */
@@ -971,7 +983,9 @@ export class Connection {
 
   private maybeFinishClosing(nowMs: number): void {
     if (this.state !== 'closing') return;
-    if (this.sendBufferedBytes === 0) this.enterDraining(nowMs, true);
+    // Count messages, not bytes: an empty message must be confirmed too (R-CLOSE-2).
+    for (const channel of this.sendChannels.values()) if (channel.unacked.size > 0) return;
+    this.enterDraining(nowMs, true);
   }
 
   /** R-CLOSE-4: after CLOSE, linger for three PTOs answering the peer, then report closed. */

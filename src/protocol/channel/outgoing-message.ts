@@ -12,6 +12,8 @@ export class OutgoingFragment {
   lastSentMs = Number.NEGATIVE_INFINITY;
   /** When it was last sent as a first transmission or retransmission, not as a redundant copy (ms). */
   lastRealSendMs = Number.NEGATIVE_INFINITY;
+  /** Listed by the redundancy planner (at most once). */
+  tracked = false;
   /** Redundant copies sent since the last first transmission or retransmission (spec §6.5). */
   copies = 0;
 

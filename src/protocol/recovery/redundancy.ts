@@ -69,7 +69,12 @@ export class RedundancyPlanner {
       fragment.length > this.config.redundancyMaxFragmentBytes
     )
       return;
-    if (this.candidatesList.length >= maxCandidates) this.candidatesList.shift();
+    if (fragment.tracked) return; // a retransmitted fragment is already listed
+    if (this.candidatesList.length >= maxCandidates) {
+      const dropped = this.candidatesList.shift();
+      if (dropped) dropped.tracked = false;
+    }
+    fragment.tracked = true;
     this.candidatesList.push(fragment);
   }
 
@@ -80,6 +85,7 @@ export class RedundancyPlanner {
     for (let i = 0; i < list.length; i++) {
       const f = list[i]!;
       if (!f.acked) list[keep++] = f;
+      else f.tracked = false;
     }
     list.length = keep;
   }
