@@ -14,8 +14,8 @@ export interface ConnectionConfig {
   maxAckRanges: number;
   /** Most ranges in an ACK that shares a packet with data (keeps small packets small), R-ACK-5. */
   piggybackAckRanges: number;
-  /** Congestion controller (spec §9): the loss-tolerant model-based one by default, or NewReno. */
-  congestionControl: 'loss-tolerant' | 'newreno';
+  /** Congestion controller (spec §9): the loss-tolerant model-based one by default, NewReno or CUBIC. */
+  congestionControl: 'loss-tolerant' | 'newreno' | 'cubic';
   /** Timer granularity (ms), RFC 9002 kGranularity. */
   granularityMs: number;
   /** Cap of the PTO backoff exponent, R-LOSS-5. */

@@ -1,5 +1,6 @@
 import { AckManager } from './ack/ack-manager.ts';
 import type { CcPacket, CongestionController } from './cc/congestion-controller.ts';
+import { Cubic } from './cc/cubic.ts';
 import { LossTolerant } from './cc/loss-tolerant.ts';
 import { NewReno } from './cc/new-reno.ts';
 import { Pacer } from './cc/pacer.ts';
@@ -187,7 +188,9 @@ export class Connection {
       options.congestionController ??
       (c.congestionControl === 'newreno'
         ? new NewReno({ maxDatagramBytes: c.maxDatagramBytes })
-        : new LossTolerant({ maxDatagramBytes: c.maxDatagramBytes }));
+        : c.congestionControl === 'cubic'
+          ? new Cubic({ maxDatagramBytes: c.maxDatagramBytes })
+          : new LossTolerant({ maxDatagramBytes: c.maxDatagramBytes }));
     this.pacer = new Pacer(10 * c.maxDatagramBytes);
     this.redundancy = new RedundancyPlanner(c);
     const header = headerLength({
