@@ -177,6 +177,7 @@ export class Connection {
       maxPacketThreshold: 64,
       maxPtoBackoff: c.maxPtoBackoff,
       maxPtoMs: c.maxPtoMs,
+      truncatedAckRanges: c.piggybackAckRanges,
     });
     this.acks = new AckManager({
       maxAckDelayMs: c.maxAckDelayMs,
@@ -394,6 +395,9 @@ export class Connection {
       return;
     }
     let ackEliciting = false;
+    // Whether the packet brought anything new: a packet of only redundant copies is acknowledged, but never
+    // with an immediate ACK of its own (R-ACK-2).
+    let brings = false;
     let accepted = true;
     for (const frame of decoded.value) {
       switch (frame.type) {
@@ -401,6 +405,7 @@ export class Connection {
           break;
         case 'ping':
           ackEliciting = true;
+          brings = true;
           break;
         case 'ack':
           this.onAckFrame(nowMs, frame.ranges, frame.ackDelayUs / 1000);
@@ -410,21 +415,26 @@ export class Connection {
           return;
         case 'max_data':
           ackEliciting = true;
+          brings = true;
           if (frame.maximumBytes > this.peerConnectionLimit) this.peerConnectionLimit = frame.maximumBytes;
           break;
         case 'max_channel_data':
           ackEliciting = true;
+          brings = true;
           this.sendChannels.get(frame.channelId)?.onMaxChannelData(frame.maximumBytes);
           break;
-        case 'message':
+        case 'message': {
           ackEliciting = true;
-          if (!this.onMessageFrame(nowMs, frame)) accepted = false;
+          const status = this.onMessageFrame(nowMs, frame);
+          if (status === 'dropped') accepted = false;
+          else if (status === 'new') brings = true;
           if (this.isEnding()) return;
           break;
+        }
       }
     }
     // A packet whose data was dropped for lack of window is not acknowledged, so it is retransmitted (R-FLOW-3).
-    if (accepted) this.acks.onPacketReceived(nowMs, pn, ackEliciting);
+    if (accepted) this.acks.onPacketReceived(nowMs, pn, ackEliciting, brings);
     else this.stats.windowDrops++;
     if (this.state === 'closing') this.maybeFinishClosing(nowMs);
   }
@@ -575,6 +585,7 @@ export class Connection {
     const frames: Frame[] = [];
     const records: SentRecord[] = [];
     let largestAckedInPacket: number | undefined;
+    let ackRanges: { smallest: number; largest: number }[] | undefined;
     let ackEliciting = false;
 
     if (this.acks.hasRangesToReport() && (purpose !== 'copy' || this.acks.hasUnreported())) {
@@ -587,8 +598,9 @@ export class Connection {
         const frame: Frame = { type: 'ack', ackDelayUs: ack.ackDelayUs, ranges: ack.ranges };
         frames.push(frame);
         room -= encodedFrameLength(frame);
-        // Only an ACK that reported every range above the floor may retire them once acknowledged (R-ACK-4).
-        if (ack.complete) largestAckedInPacket = ack.ranges[0]!.largest;
+        // Once this packet is acknowledged, the peer knows these ranges and they need not be repeated (R-ACK-4).
+        largestAckedInPacket = ack.ranges[0]!.largest;
+        ackRanges = ack.ranges;
       }
     }
 
@@ -640,6 +652,7 @@ export class Connection {
       inFlight: ackEliciting,
       appLimited,
       largestAckedInPacket,
+      ackRangesInPacket: ackRanges,
       frames: records,
       declaredLost: false,
       lostByReorderDistance: 0,
@@ -827,7 +840,7 @@ export class Connection {
     const ackedForCc: CcPacket[] = [];
     const ackedInFlight: SentPacket<SentRecord>[] = [];
     for (const packet of outcome.acked) {
-      if (packet.largestAckedInPacket !== undefined) this.acks.onAckOfAck(packet.largestAckedInPacket);
+      if (packet.ackRangesInPacket) this.acks.onRangesSeen(packet.ackRangesInPacket);
       if (!packet.declaredLost && packet.inFlight) {
         ackedForCc.push(this.ccPacket(packet));
         ackedInFlight.push(packet);
@@ -903,31 +916,34 @@ export class Connection {
     }
   }
 
-  /** Returns false when the fragment was dropped for lack of window (the packet must not be acknowledged). */
-  private onMessageFrame(nowMs: number, frame: MessageFrame): boolean {
+  /**
+   * Hands a fragment to its channel. `dropped`: no window for it (the packet must not be acknowledged);
+   * `new`: it added data; `old`: nothing new (a duplicate or redundant copy) or the connection is closing.
+   */
+  private onMessageFrame(nowMs: number, frame: MessageFrame): 'new' | 'old' | 'dropped' {
     const channel = this.receiveChannel(nowMs, frame.channelId);
-    if (!channel) return true;
+    if (!channel) return 'old';
     // R-FLOW-6: the connection window bounds what all channels together buffer; only a channel's next message
     // is admitted beyond it, so progress is always possible.
     const id = frame.messageId;
     if (id !== channel.nextMessageId && !channel.isAssembling(id) && !channel.isDelivered(id)) {
       let buffered = 0;
       for (const ch of this.receiveChannels.values()) buffered += ch.bufferedBytes;
-      if (buffered >= this.config.connectionWindowBytes) return false;
+      if (buffered >= this.config.connectionWindowBytes) return 'dropped';
     }
     const outcome = channel.handleFragment(frame);
     if (outcome.status === 'rejected') {
       if (outcome.violation) {
         this.violation(nowMs, `channel ${frame.channelId}: ${outcome.reason}`);
-        return true;
+        return 'old';
       }
-      return false;
+      return 'dropped';
     }
     if (outcome.status === 'new' && channel.readyMessages > 0 && !this.readable.includes(frame.channelId)) {
       this.readable.push(frame.channelId);
       this.events.push({ type: 'readable', channelId: frame.channelId });
     }
-    return true;
+    return outcome.status === 'new' ? 'new' : 'old';
   }
 
   private receiveChannel(nowMs: number, channelId: number): ReceiveChannel | undefined {

@@ -33,6 +33,16 @@ describe('spec §5 acknowledgements', () => {
     acks.buildAck(15);
     acks.onPacketReceived(16, 3, true);
     expect(acks.ackDueMs()).toBe(36);
+    // Packets of only redundant copies (nothing new) are acknowledged within the delay, never at once.
+    acks.buildAck(17);
+    acks.onPacketReceived(20, 4, true, false);
+    acks.onPacketReceived(21, 5, true, false);
+    acks.onPacketReceived(22, 6, true, false);
+    expect(acks.ackDueMs()).toBe(40);
+    acks.onPacketReceived(23, 7, true, true); // one that brings news still counts
+    expect(acks.ackDueMs()).toBe(40);
+    acks.onPacketReceived(24, 8, true, true);
+    expect(acks.ackDueMs()).toBe(Number.NEGATIVE_INFINITY);
   });
 
   it('R-ACK-3: a duplicate packet number is dropped whole, unacknowledged; forgotten numbers count as seen', async () => {
@@ -72,7 +82,7 @@ describe('spec §5 acknowledgements', () => {
     expect(ackOf(framesOf(last.bytes).frames)).toBeDefined();
   });
 
-  it('R-ACK-4: only a complete ACK retires ranges; acknowledging a truncated one retires nothing', () => {
+  it('R-ACK-4: an acknowledged ACK retires exactly the ranges it reported; left-out ranges are reported again', () => {
     const acks = new AckManager(options);
     for (const pn of [0, 2, 4, 6, 8]) acks.onPacketReceived(pn, pn, true);
     expect(acks.buildAck(9, 3)?.complete).toBe(false); // five ranges, three reported
@@ -93,16 +103,14 @@ describe('spec §5 acknowledgements', () => {
     server.handleDatagram(11, packetBytes(pair.cid, 11, [ping])); // out of order: an ACK-only packet now
     const full = framesOf(server.pollTransmit(11)!);
     const fullAck = ackOf(full.frames);
-    // Nothing was retired: the ranges the truncated ACK left out (2, 0) are reported again.
+    // 8, 6 and 4 were reported and acknowledged: retired (9 is new). 2 and 0 were left out: reported again.
     expect(fullAck?.type === 'ack' && fullAck.ranges).toEqual([
       { smallest: 11, largest: 11 },
-      { smallest: 8, largest: 9 },
-      { smallest: 6, largest: 6 },
-      { smallest: 4, largest: 4 },
+      { smallest: 9, largest: 9 },
       { smallest: 2, largest: 2 },
       { smallest: 0, largest: 0 },
     ]);
-    server.handleDatagram(12, ackOfOurs(13, full.packetNumber)); // that one was complete: retire up to 11
+    server.handleDatagram(12, ackOfOurs(13, full.packetNumber)); // everything reported is now known
     server.handleDatagram(13, packetBytes(pair.cid, 15, [ping]));
     const after = ackOf(framesOf(server.pollTransmit(13)!).frames);
     expect(after?.type === 'ack' && after.ranges).toEqual([

@@ -16,7 +16,7 @@ export interface AckManagerOptions {
 export interface AckContent {
   ackDelayUs: number;
   ranges: { smallest: number; largest: number }[];
-  /** Whether the ranges reach down to the reported floor: only a complete ACK may retire ranges (R-ACK-4). */
+  /** Whether every range the peer does not know yet is in this ACK (R-ACK-4). */
   complete: boolean;
 }
 
@@ -28,8 +28,10 @@ export interface AckContent {
 export class AckManager {
   /** Received packet numbers (for duplicate detection and reporting). */
   private readonly received = new RangeSet();
-  /** Packet numbers at or below this were reported in an ACK the peer has acknowledged (R-ACK-4). */
-  private reportedFloor = -1;
+  /** Packet numbers the peer has seen reported, in ACKs of ours it acknowledged (R-ACK-4). */
+  private readonly known = new RangeSet();
+  /** Cached: whether some received range is not yet known to the peer; undefined = recompute. */
+  private pendingReport: boolean | undefined = false;
   /** Packet numbers below this are treated as duplicates (their ranges were forgotten). */
   private duplicateFloor = 0;
   private largestReceived = -1;
@@ -52,9 +54,10 @@ export class AckManager {
    * immediate (R-ACK-1); otherwise it is due after `ackElicitingThreshold` ack-eliciting packets or
    * `maxAckDelayMs` (R-ACK-2).
    */
-  onPacketReceived(nowMs: number, packetNumber: number, ackEliciting: boolean): void {
+  onPacketReceived(nowMs: number, packetNumber: number, ackEliciting: boolean, bringsNews = true): void {
     const outOfOrder = packetNumber < this.largestReceived || packetNumber > this.largestReceived + 1;
     this.received.add(packetNumber);
+    this.pendingReport = undefined;
     const dropped = this.received.limitRanges(this.options.maxTrackedRanges);
     if (dropped > 0) this.duplicateFloor = Math.max(this.duplicateFloor, this.received.min() ?? 0);
     if (packetNumber > this.largestReceived) {
@@ -63,6 +66,11 @@ export class AckManager {
     }
     this.unreported = true;
     if (!ackEliciting) return;
+    // A packet of only redundant copies is acknowledged within the ACK delay but triggers no immediate ACK.
+    if (!bringsNews) {
+      if (this.ackDeadlineMs === undefined) this.ackDeadlineMs = nowMs + this.options.maxAckDelayMs;
+      return;
+    }
     this.ackElicitingSinceAck++;
     if (
       (outOfOrder && this.largestReceived > 0) ||
@@ -85,9 +93,23 @@ export class AckManager {
     return this.ackDeadlineMs;
   }
 
-  /** Whether there is anything worth reporting in a piggybacked ACK (R-ACK-4). */
+  /** Whether a received range is not fully covered by what the peer already knows. */
+  private isUnknown(start: number, end: number): boolean {
+    return !this.known.has(start) || this.known.firstGapFrom(start) <= end;
+  }
+
+  /** Whether there is anything worth reporting in a piggybacked ACK: a range the peer does not know (R-ACK-4). */
   hasRangesToReport(): boolean {
-    return this.largestReceived > this.reportedFloor;
+    if (this.pendingReport === undefined) {
+      this.pendingReport = false;
+      for (const r of this.received.rangesDescending()) {
+        if (this.isUnknown(r.start, r.end)) {
+          this.pendingReport = true;
+          break;
+        }
+      }
+    }
+    return this.pendingReport;
   }
 
   /** Whether received packets exist that no ACK has reported yet. */
@@ -96,20 +118,24 @@ export class AckManager {
   }
 
   /**
-   * Builds the ACK content: the newest ranges above the reported floor, at most `maxRanges` (R-ACK-5), and
-   * resets the ACK-due state. Returns undefined when nothing needs reporting.
+   * Builds the ACK content: the newest ranges the peer does not know yet, at most `maxRanges` (R-ACK-5), and
+   * resets the ACK-due state. Ranges the peer already saw in an acknowledged ACK are left out: its sender has
+   * already processed them, so leaving them out can never look like a loss. Returns undefined when nothing
+   * needs reporting.
    */
   buildAck(nowMs: number, maxRanges = this.options.maxAckRanges): AckContent | undefined {
     if (!this.hasRangesToReport()) return undefined;
     const ranges: { smallest: number; largest: number }[] = [];
     let complete = true;
     for (const r of this.received.rangesDescending()) {
-      if (r.end <= this.reportedFloor) break;
+      if (!this.isUnknown(r.start, r.end)) continue;
       if (ranges.length >= maxRanges) {
         complete = false;
         break;
       }
-      ranges.push({ smallest: Math.max(r.start, this.reportedFloor + 1), largest: r.end });
+      // Clip a known lower part (the common case: the peer knows everything up to some point).
+      const smallest = this.known.has(r.start) ? this.known.firstGapFrom(r.start) : r.start;
+      ranges.push({ smallest, largest: r.end });
     }
     this.ackElicitingSinceAck = 0;
     this.ackDeadlineMs = undefined;
@@ -120,11 +146,18 @@ export class AckManager {
   }
 
   /**
-   * The peer acknowledged a packet of ours that carried an ACK whose largest was `largestAcked`: it knows
-   * everything up to there, so those ranges need not be repeated (R-ACK-4).
+   * The peer acknowledged a packet of ours carrying a complete ACK whose largest was `largestAcked`: it knows
+   * every received packet up to there, so those ranges need not be repeated (R-ACK-4).
    */
   onAckOfAck(largestAcked: number): void {
-    if (largestAcked > this.reportedFloor) this.reportedFloor = largestAcked;
+    this.onRangesSeen([{ smallest: 0, largest: largestAcked }]);
+  }
+
+  /** The peer acknowledged a packet of ours whose ACK frame reported `ranges`: they are known (R-ACK-4). */
+  onRangesSeen(ranges: readonly { smallest: number; largest: number }[]): void {
+    for (const r of ranges) this.known.addRange(r.smallest, r.largest);
+    this.known.limitRanges(this.options.maxTrackedRanges);
+    this.pendingReport = undefined;
   }
 
   /** Number of ranges currently remembered. */

@@ -18,6 +18,8 @@ export interface LossDetectionOptions {
   maxPtoBackoff: number;
   /** Upper bound of one PTO interval (ms), after backoff. */
   maxPtoMs: number;
+  /** An ACK frame with at least this many ranges may be truncated (the peer's piggyback cap, R-ACK-5). */
+  truncatedAckRanges?: number;
 }
 
 /** What one ACK frame did to the sent packets. */
@@ -146,11 +148,18 @@ export class LossDetection<F> {
     for (const p of outcome.spurious) this.onSpurious(p);
     if (outcome.acked.length > 0) this.ptoCount = 0; // RFC 9002 §6.2.1 (no handshake: always reset)
     outcome.lost = this.detectLosses(nowMs);
+    // An ACK with as many ranges as the peer's piggyback cap may have been truncated (R-ACK-5).
+    if (rangesDescending.length >= (this.options.truncatedAckRanges ?? Number.POSITIVE_INFINITY)) {
+      const lowest = rangesDescending[rangesDescending.length - 1]!.smallest;
+      for (const p of outcome.lost) p.lostBelowAckFrame = p.packetNumber < lowest;
+    }
     return outcome;
   }
 
   private onSpurious(p: SentPacket<F>): void {
     this.stats.spuriousLosses++;
+    // A packet below every range of its ACK may just not have been reported (truncated ACK): not reordering.
+    if (p.lostBelowAckFrame) return;
     this.reorderingSeen = true;
     // R-LOSS-4, RFC 8985 §7.2: widen the reordering window; adapt the packet threshold to the reordering degree seen.
     this.reorderWindowMultiplier = Math.min(this.reorderWindowMultiplier + 1, 8);

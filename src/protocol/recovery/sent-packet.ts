@@ -16,6 +16,13 @@ export interface SentPacket<F> {
   appLimited: boolean;
   /** The largest packet number acknowledged by an ACK frame in this packet, if it carried one (ack-of-ack). */
   largestAckedInPacket: number | undefined;
+  /**
+   * Declared lost while below every range of the ACK frame that triggered it: the peer may simply not have
+   * reported it (a truncated ACK), so a later acknowledgement is no evidence of reordering (R-LOSS-4).
+   */
+  lostBelowAckFrame?: boolean;
+  /** The ranges of the ACK frame this packet carried, if any: known to the peer once this packet is acked. */
+  ackRangesInPacket?: readonly { smallest: number; largest: number }[];
   /** Retransmittable content: given back to the connection when the packet is acknowledged or lost. */
   frames: F[];
   /** Set when declared lost; the record is kept a while to detect a spurious loss (R-LOSS-7). */
