@@ -1,0 +1,196 @@
+import { type BulkFlow, BulkFlows } from '../../harness/bulk-flows.ts';
+import type { ConnectionConfig } from '../../protocol/connection-config.ts';
+import { bernoulliLoss } from '../../sim/link/bernoulli-loss.ts';
+import { fixedDelay } from '../../sim/link/fixed-delay.ts';
+import { gilbertLoss } from '../../sim/link/gilbert-loss.ts';
+import type { LinkNode } from '../../sim/link/node.ts';
+import { rateLimit } from '../../sim/link/rate-limit.ts';
+import { sojournProbe } from '../../sim/link/sojourn-probe.ts';
+import type { Scenario, ScenarioOptions, ScenarioResult } from '../scenario.ts';
+import { quantile, round } from './stats.ts';
+
+/** The congestion controllers bulk-30 compares (spec §9). */
+export type BulkController = ConnectionConfig['congestionControl'];
+
+/** Parameters of one bulk-30 run (scenarios.md "bulk-30"). */
+export interface Bulk30Params {
+  seed: number;
+  /** Percent of datagrams lost, each direction. */
+  lossPercent: number;
+  lossModel: 'bernoulli' | 'gilbert';
+  /** Mean burst length (datagrams) for `gilbert`. */
+  burst: number;
+  /** One-way delay, each direction (ms). */
+  delayMs: number;
+  /** Forward bottleneck rate (Mbit/s of UDP payload). */
+  rateMbps: number;
+  /** Drop-tail queue of the bottleneck (bytes). */
+  queueBytes: number;
+  /** Payload bytes A sends to B. */
+  transferBytes: number;
+  /** Size of each message queued on the reliable channel (bytes). */
+  messageBytes: number;
+  /** The sender keeps at least this many bytes queued (so it is never application-limited). */
+  queuedTargetBytes: number;
+  /** A run that has not finished by this virtual time stops; goodput is then measured over this time. */
+  timeLimitS: number;
+  profile: string;
+}
+
+/** Resolves scenario options into bulk-30 parameters. */
+export function bulk30Params(options: ScenarioOptions): Bulk30Params {
+  const quick = options.quick ?? false;
+  return {
+    seed: options.seed,
+    lossPercent: options.lossPercent ?? 30,
+    lossModel: options.lossModel === 'gilbert' ? 'gilbert' : 'bernoulli',
+    burst: options.burst ?? 3,
+    delayMs: options.delayMs ?? (options.rttMs !== undefined ? options.rttMs / 2 : 30),
+    rateMbps: options.rateMbps ?? 20,
+    queueBytes: 150_000,
+    transferBytes: options.durationS !== undefined ? 0 : quick ? 2_000_000 : 20_000_000,
+    messageBytes: 65_536,
+    queuedTargetBytes: 2 * 65_536 * 16,
+    timeLimitS: options.durationS ?? (quick ? 20 : 120),
+    profile: options.profile ?? 'default',
+  };
+}
+
+/** The figures of one controller's transfer. */
+export interface BulkRunResult {
+  /** Payload bytes delivered in order to B's application per second of transfer (Mbit/s). */
+  goodputMbps: number;
+  /** The erasure-channel limit: rate × (1 − loss) (Mbit/s). */
+  capacityMbps: number;
+  /** goodput / capacity. */
+  efficiency: number;
+  /** Fragment retransmissions (repairs and copies) per original fragment. */
+  retransmitRatio: number;
+  /** 99th percentile of the bottleneck sojourn (queueing + serialisation) of forward datagrams (ms). */
+  queueDelayP99Ms: number;
+  /** Time until the last byte was delivered, or the time limit (ms). */
+  transferMs: number;
+  /** Payload bytes delivered in order. */
+  deliveredBytes: number;
+  /** Whether the whole transfer finished within the time limit. */
+  completed: boolean;
+  /** Forward datagrams dropped by the bottleneck queue. */
+  queueDrops: number;
+  /** Messages delivered out of order or twice (must be 0). */
+  orderErrors: number;
+}
+
+function lossNodes(params: Bulk30Params): LinkNode[] {
+  if (params.lossPercent <= 0) return [];
+  const p = params.lossPercent / 100;
+  return params.lossModel === 'gilbert'
+    ? [gilbertLoss({ meanLoss: p, meanBurst: params.burst })]
+    : [bernoulliLoss(p)];
+}
+
+/** Payload bytes per full fragment, estimated from the sender's data packets. */
+function fragmentPayloadBytes(flow: BulkFlow): number {
+  return flow.client ? Math.max(1, flow.client.config.maxDatagramBytes - 70) : 1130;
+}
+
+/** One transfer of `params.transferBytes` from A to B with the given controller. */
+export function runBulkTransfer(
+  params: Bulk30Params,
+  controller: BulkController,
+  config?: Partial<ConnectionConfig>,
+): BulkRunResult {
+  const probe = sojournProbe();
+  const bottleneck = rateLimit({ rateBps: params.rateMbps * 1e6, queueBytes: params.queueBytes });
+  const net = new BulkFlows({
+    seed: params.seed,
+    flows: [
+      {
+        config: { ...config, congestionControl: controller },
+        transferBytes: params.transferBytes > 0 ? params.transferBytes : undefined,
+      },
+    ],
+    forward: () => [bottleneck, probe, ...lossNodes(params), fixedDelay(params.delayMs)],
+    reverse: () => [...lossNodes(params), fixedDelay(params.delayMs)],
+    messageBytes: params.messageBytes,
+    queuedTargetBytes: params.queuedTargetBytes,
+  });
+  const limitMs = params.timeLimitS * 1000;
+  net.run(limitMs);
+  const flow = net.flows[0]!;
+  const completed = Number.isFinite(flow.transferBytes) && flow.completed;
+  const transferMs = completed ? flow.lastDeliveryMs : limitMs;
+  const goodputMbps = (flow.deliveredBytes * 8) / 1000 / Math.max(transferMs, 1);
+  const capacityMbps = params.rateMbps * (1 - params.lossPercent / 100);
+  const stats = flow.client?.stats;
+  const fragments = Math.max(1, Math.ceil(flow.issuedBytes / fragmentPayloadBytes(flow)));
+  return {
+    goodputMbps: round(goodputMbps, 3),
+    capacityMbps: round(capacityMbps, 3),
+    efficiency: round(goodputMbps / capacityMbps, 4),
+    retransmitRatio: round((stats?.fragmentRetransmissions ?? 0) / fragments, 4),
+    queueDelayP99Ms: round(quantile(probe.sojournsMs, 0.99)),
+    transferMs: round(transferMs),
+    deliveredBytes: flow.deliveredBytes,
+    completed,
+    queueDrops: bottleneck.counters.dropped.queue ?? 0,
+    orderErrors: flow.orderErrors,
+  };
+}
+
+/** The controllers every bulk-30 run reports: Ferry's default first, then the loss-based references. */
+export const bulkControllers: readonly BulkController[] = ['loss-tolerant', 'newreno', 'cubic'];
+
+/**
+ * bulk-30: A sends `transferBytes` to B on one reliable channel, as fast as the protocol allows, through a
+ * 20 Mbit/s bottleneck with a 150 KB drop-tail queue, 30 ms each way and random loss both ways. The top-level
+ * results are the default (loss-tolerant) controller's; `newreno` and `cubic` hold the same figures for the
+ * loss-based controllers on the same path and seed.
+ */
+export function runBulk30(params: Bulk30Params, onProgress?: (fraction: number) => void): ScenarioResult {
+  const [main, ...others] = bulkControllers.map((controller, i) => {
+    const result = runBulkTransfer(params, controller);
+    onProgress?.((i + 1) / bulkControllers.length);
+    return result;
+  });
+  return {
+    params: { ...params, controllers: bulkControllers },
+    results: {
+      ...main!,
+      newreno: others[0]!,
+      cubic: others[1]!,
+    },
+  };
+}
+
+/** One row of a bulk-30 loss sweep. */
+export interface Bulk30SweepRow {
+  lossPercent: number;
+  lossModel: 'bernoulli' | 'gilbert';
+  /** Figures per controller. */
+  results: Record<BulkController, BulkRunResult>;
+}
+
+/**
+ * Runs bulk-30 at each loss rate of `lossPercents` (other knobs from `options`) for every controller; the rows
+ * for a `--sweep loss=…` table or plot.
+ */
+export function runBulk30Sweep(
+  options: ScenarioOptions,
+  lossPercents: readonly number[],
+  controllers: readonly BulkController[] = bulkControllers,
+): Bulk30SweepRow[] {
+  return lossPercents.map((lossPercent) => {
+    const params = bulk30Params({ ...options, lossPercent });
+    const results = {} as Record<BulkController, BulkRunResult>;
+    for (const controller of controllers) results[controller] = runBulkTransfer(params, controller);
+    return { lossPercent, lossModel: params.lossModel, results };
+  });
+}
+
+/** `ferry bench bulk-30`. */
+export const bulk30Scenario: Scenario = {
+  name: 'bulk-30',
+  headline: ['goodputMbps', 'efficiency', 'queueDelayP99Ms', 'newreno.efficiency', 'cubic.efficiency'],
+  summary: 'bulk transfer: 20 MB through 20 Mbit/s, RTT 60 ms, 150 KB queue, 30% loss both ways',
+  run: (options) => runBulk30(bulk30Params(options), options.onProgress),
+};
