@@ -53,7 +53,11 @@ interface Tracker {
  * Instant messaging under loss: both sides send Poisson-timed messages of log-uniform size on one
  * reliable-ordered channel; latency runs from the send call to delivery to the receiving application.
  */
-export function runIm30(params: Im30Params, config?: Partial<ConnectionConfig>): ScenarioResult {
+export function runIm30(
+  params: Im30Params,
+  config?: Partial<ConnectionConfig>,
+  onProgress?: (fraction: number) => void,
+): ScenarioResult & { samples: { latencyMs: number[] } } {
   const link: LinkProfile = {
     lossPercent: params.lossPercent,
     lossModel: params.lossModel,
@@ -98,6 +102,7 @@ export function runIm30(params: Im30Params, config?: Partial<ConnectionConfig>):
     const logMin = Math.log(params.minMessageBytes);
     const logMax = Math.log(params.maxMessageBytes);
     const next = (nowMs: number): void => {
+      if (side === 'client') onProgress?.(nowMs / endMs);
       const size = Math.round(Math.exp(logMin + random.float() * (logMax - logMin)));
       const data = new Uint8Array(size);
       const seq = tracker.sentAt.length;
@@ -148,6 +153,7 @@ export function runIm30(params: Im30Params, config?: Partial<ConnectionConfig>):
       spuriousLosses: pair.client.stats.spuriousLosses + (pair.server?.stats.spuriousLosses ?? 0),
       queueDrops: (forward.dropped['queue'] ?? 0) + (reverse.dropped['queue'] ?? 0),
     },
+    samples: { latencyMs: latencies },
   };
 }
 
@@ -156,5 +162,5 @@ export const im30Scenario: Scenario = {
   name: 'im-30',
   headline: ['latencyP50Ms', 'latencyP99Ms', 'overhead', 'delivered', 'sent'],
   summary: 'instant messaging: Poisson 20 msg/s each way, 16 B–16 KiB, 30% loss, 40±10 ms, 5 Mbit/s',
-  run: (options) => runIm30(im30Params(options)),
+  run: (options) => runIm30(im30Params(options), undefined, options.onProgress),
 };

@@ -41,15 +41,9 @@ export function kcpEchoParams(options: ScenarioOptions): KcpEchoParams {
   };
 }
 
-/**
- * KCP's own test, replicated: A sends an 8-byte message (its send time) every 20 ms until `messages` have been
- * echoed; B echoes each message as soon as it is delivered. One-way delay uniform, FIFO; KCP's bag loss.
- */
-export function runKcpEcho(
-  params: KcpEchoParams,
-  config?: Partial<ConnectionConfig>,
-): ScenarioResult & { results: Record<string, number> } {
-  const link: LinkProfile = {
+/** One direction of the kcp-echo path (each direction is drawn independently from the same profile). */
+export function kcpEchoLink(params: KcpEchoParams): LinkProfile {
+  return {
     lossPercent: params.lossPercent,
     lossModel: params.lossModel,
     burst: params.burst,
@@ -58,6 +52,18 @@ export function runKcpEcho(
     fifo: true,
     maxInFlight: 1000, // KCP's delay line holds at most 1000 packets
   };
+}
+
+/**
+ * KCP's own test, replicated: A sends an 8-byte message (its send time) every 20 ms until `messages` have been
+ * echoed; B echoes each message as soon as it is delivered. One-way delay uniform, FIFO; KCP's bag loss.
+ */
+export function runKcpEcho(
+  params: KcpEchoParams,
+  config?: Partial<ConnectionConfig>,
+  onProgress?: (fraction: number) => void,
+): ScenarioResult & { results: Record<string, number>; samples: { latencyMs: number[] } } {
+  const link = kcpEchoLink(params);
   const rtts: number[] = [];
   const rttLog = (config as { rttLog?: number[] } | undefined)?.rttLog;
   const seenAtB = new Set<number>();
@@ -94,6 +100,7 @@ export function runKcpEcho(
   let seq = 0;
   const sendNext = (nowMs: number): void => {
     if (rtts.length >= params.messages) return;
+    onProgress?.(rtts.length / params.messages);
     const data = new Uint8Array(params.messageBytes);
     new DataView(data.buffer).setUint32(0, seq);
     sentAt[seq] = nowMs;
@@ -103,6 +110,8 @@ export function runKcpEcho(
   };
   pair.at(0, sendNext);
   pair.sim.run({ stopWhen: () => rtts.length >= params.messages, untilMs: 3_600_000 });
+  // Several echoes can arrive in the event that crosses the count: measure exactly the first `messages`.
+  if (rtts.length > params.messages) rtts.length = params.messages;
   const forward = pair.sim.linkBetween('client', 'server')!.counters;
   const reverse = pair.sim.linkBetween('server', 'client')!.counters;
   const echoed = rtts.length;
@@ -124,6 +133,7 @@ export function runKcpEcho(
       ackOnlyPackets: pair.client.stats.ackOnlyPackets + (pair.server?.stats.ackOnlyPackets ?? 0),
       spuriousLosses: pair.client.stats.spuriousLosses + (pair.server?.stats.spuriousLosses ?? 0),
     },
+    samples: { latencyMs: rtts },
   };
 }
 
@@ -132,5 +142,5 @@ export const kcpEchoScenario: Scenario = {
   name: 'kcp-echo',
   headline: ['avgRttMs', 'maxRttMs', 'bytesPerMsg', 'echoed'],
   summary: "KCP's echo test: 8-byte message every 20 ms, echoed; latency under bag loss (default 30%)",
-  run: (options) => runKcpEcho(kcpEchoParams(options)),
+  run: (options) => runKcpEcho(kcpEchoParams(options), undefined, options.onProgress),
 };
