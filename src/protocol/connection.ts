@@ -489,7 +489,7 @@ export class Connection {
     const thin = this.redundancy.nextDeadlineMs(this.thinRtoMs());
     if (thin !== undefined) t = Math.min(t, thin);
     const copyDue =
-      this.loss.bytesInFlight < this.cc.congestionWindowBytes
+      this.loss.bytesInFlight < this.cc.congestionWindowBytes && !this.isBulkSending()
         ? this.redundancy.copyDueMs(this.lastPollMs, this.loss.rtt.smoothedRttMs, this.copyDelayMs())
         : undefined;
     if (copyDue !== undefined) t = Math.min(t, copyDue);
@@ -541,7 +541,8 @@ export class Connection {
     if (
       copyDue !== undefined &&
       copyDue <= nowMs &&
-      this.loss.bytesInFlight < this.cc.congestionWindowBytes
+      this.loss.bytesInFlight < this.cc.congestionWindowBytes &&
+      !this.isBulkSending()
     ) {
       return this.buildPacket(nowMs, 'copy');
     }
@@ -754,6 +755,14 @@ export class Connection {
     return room;
   }
 
+  /**
+   * A bulk sender (more queued than two congestion windows) spends its capacity on new data: no proactive copies
+   * and single repairs, which only pay off for application-limited traffic (spec §6.5, §9.3).
+   */
+  private isBulkSending(): boolean {
+    return this.sendBufferedBytes > 2 * this.cc.congestionWindowBytes;
+  }
+
   private anyNewDataReady(): boolean {
     for (const channel of this.sendOrder) if (this.nextNewFragment(channel)) return true;
     return false;
@@ -910,7 +919,8 @@ export class Connection {
     if (
       fragment.length > this.config.redundancySmallFragmentBytes &&
       fragment.length <= this.config.redundancyMaxFragmentBytes &&
-      this.redundancy.targetExtraCopies() > 0
+      this.redundancy.targetExtraCopies() > 0 &&
+      !this.isBulkSending()
     ) {
       this.retransmitQueue.push(fragment);
     }
