@@ -395,9 +395,6 @@ export class Connection {
       return;
     }
     let ackEliciting = false;
-    // Whether the packet brought anything new: a packet of only redundant copies is acknowledged, but never
-    // with an immediate ACK of its own (R-ACK-2).
-    let brings = false;
     let accepted = true;
     for (const frame of decoded.value) {
       switch (frame.type) {
@@ -405,7 +402,6 @@ export class Connection {
           break;
         case 'ping':
           ackEliciting = true;
-          brings = true;
           break;
         case 'ack':
           this.onAckFrame(nowMs, frame.ranges, frame.ackDelayUs / 1000);
@@ -415,26 +411,22 @@ export class Connection {
           return;
         case 'max_data':
           ackEliciting = true;
-          brings = true;
           if (frame.maximumBytes > this.peerConnectionLimit) this.peerConnectionLimit = frame.maximumBytes;
           break;
         case 'max_channel_data':
           ackEliciting = true;
-          brings = true;
           this.sendChannels.get(frame.channelId)?.onMaxChannelData(frame.maximumBytes);
           break;
         case 'message': {
           ackEliciting = true;
-          const status = this.onMessageFrame(nowMs, frame);
-          if (status === 'dropped') accepted = false;
-          else if (status === 'new') brings = true;
+          if (this.onMessageFrame(nowMs, frame) === 'dropped') accepted = false;
           if (this.isEnding()) return;
           break;
         }
       }
     }
     // A packet whose data was dropped for lack of window is not acknowledged, so it is retransmitted (R-FLOW-3).
-    if (accepted) this.acks.onPacketReceived(nowMs, pn, ackEliciting, brings);
+    if (accepted) this.acks.onPacketReceived(nowMs, pn, ackEliciting);
     else this.stats.windowDrops++;
     if (this.state === 'closing') this.maybeFinishClosing(nowMs);
   }

@@ -33,16 +33,6 @@ describe('spec §5 acknowledgements', () => {
     acks.buildAck(15);
     acks.onPacketReceived(16, 3, true);
     expect(acks.ackDueMs()).toBe(36);
-    // Packets of only redundant copies (nothing new) are acknowledged within the delay, never at once.
-    acks.buildAck(17);
-    acks.onPacketReceived(20, 4, true, false);
-    acks.onPacketReceived(21, 5, true, false);
-    acks.onPacketReceived(22, 6, true, false);
-    expect(acks.ackDueMs()).toBe(40);
-    acks.onPacketReceived(23, 7, true, true); // one that brings news still counts
-    expect(acks.ackDueMs()).toBe(40);
-    acks.onPacketReceived(24, 8, true, true);
-    expect(acks.ackDueMs()).toBe(Number.NEGATIVE_INFINITY);
   });
 
   it('R-ACK-3: a duplicate packet number is dropped whole, unacknowledged; forgotten numbers count as seen', async () => {

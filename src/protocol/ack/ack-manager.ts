@@ -54,7 +54,7 @@ export class AckManager {
    * immediate (R-ACK-1); otherwise it is due after `ackElicitingThreshold` ack-eliciting packets or
    * `maxAckDelayMs` (R-ACK-2).
    */
-  onPacketReceived(nowMs: number, packetNumber: number, ackEliciting: boolean, bringsNews = true): void {
+  onPacketReceived(nowMs: number, packetNumber: number, ackEliciting: boolean): void {
     const outOfOrder = packetNumber < this.largestReceived || packetNumber > this.largestReceived + 1;
     this.received.add(packetNumber);
     this.pendingReport = undefined;
@@ -66,11 +66,6 @@ export class AckManager {
     }
     this.unreported = true;
     if (!ackEliciting) return;
-    // A packet of only redundant copies is acknowledged within the ACK delay but triggers no immediate ACK.
-    if (!bringsNews) {
-      if (this.ackDeadlineMs === undefined) this.ackDeadlineMs = nowMs + this.options.maxAckDelayMs;
-      return;
-    }
     this.ackElicitingSinceAck++;
     if (
       (outOfOrder && this.largestReceived > 0) ||

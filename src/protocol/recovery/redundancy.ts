@@ -99,9 +99,10 @@ export class RedundancyPlanner {
 
   /** Whether `f` may get another copy (spacing aside): unacknowledged, short of copies, younger than one RTT. */
   private wantsCopy(f: OutgoingFragment, nowMs: number, smoothedRttMs: number, extra: number): boolean {
-    return (
-      !f.acked && f.copies < extra && !f.queuedForRetransmit && nowMs - f.lastRealSendMs <= smoothedRttMs
-    );
+    // A large fragment's copy costs a packet of its own: at most `redundancyMaxExtraCopiesLarge` of them.
+    const large = f.length > this.config.redundancySmallFragmentBytes;
+    const cap = large ? Math.min(extra, this.config.redundancyMaxExtraCopiesLarge) : extra;
+    return !f.acked && f.copies < cap && !f.queuedForRetransmit && nowMs - f.lastRealSendMs <= smoothedRttMs;
   }
 
   /**
