@@ -32,6 +32,9 @@ export interface Bulk30Params {
   messageBytes: number;
   /** The sender keeps at least this many bytes queued (so it is never application-limited). */
   queuedTargetBytes: number;
+  /** Receive window per channel and per connection (bytes): a bulk receiver must buffer several RTTs of data
+   * behind a lost packet (at 30% loss a packet may need several repairs), or flow control stalls the sender. */
+  receiveWindowBytes: number;
   /** A run that has not finished by this virtual time stops; goodput is then measured over this time. */
   timeLimitS: number;
   profile: string;
@@ -51,6 +54,7 @@ export function bulk30Params(options: ScenarioOptions): Bulk30Params {
     transferBytes: options.durationS !== undefined ? 0 : quick ? 2_000_000 : 20_000_000,
     messageBytes: 65_536,
     queuedTargetBytes: 2 * 65_536 * 16,
+    receiveWindowBytes: 8 * 1024 * 1024,
     timeLimitS: options.durationS ?? (quick ? 20 : 120),
     profile: options.profile ?? 'default',
   };
@@ -105,7 +109,12 @@ export function runBulkTransfer(
     seed: params.seed,
     flows: [
       {
-        config: { ...config, congestionControl: controller },
+        config: {
+          channelWindowBytes: params.receiveWindowBytes,
+          connectionWindowBytes: 2 * params.receiveWindowBytes,
+          ...config,
+          congestionControl: controller,
+        },
         transferBytes: params.transferBytes > 0 ? params.transferBytes : undefined,
       },
     ],
