@@ -9,12 +9,18 @@ export function formatValue(value: unknown): string {
   return String(value);
 }
 
-/** Renders rows as an aligned plain-text table with a header line. */
+const numericCell = /^(?:[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[-+]?\d+)?|—|NaN|-?Infinity)$/i;
+
+/**
+ * Renders rows as an aligned plain-text table with a header line. Columns whose cells are all numbers
+ * (or `—`) are right-aligned, the others left-aligned.
+ */
 export function renderTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const right = header.map((_, i) => rows.length > 0 && rows.every((r) => numericCell.test(r[i] ?? '')));
   const line = (cells: readonly string[]) =>
     cells
-      .map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0)))
+      .map((c, i) => (right[i] ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0)))
       .join('  ')
       .trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');

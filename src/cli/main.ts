@@ -1,72 +1,272 @@
+import { writeFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { UsageError } from './errors.ts';
 import { flatten, formatValue, renderTable } from './format.ts';
-import { parseBenchArgs } from './options.ts';
-import type { ScenarioOptions } from './scenario.ts';
+import { type BenchArgs, parseBenchArgs, sweepableFlags } from './options.ts';
+import { plotSpec, renderSvg } from './plot.ts';
+import { createProgress } from './progress.ts';
+import { type Protocol, runWithProtocol, unavailableReason } from './protocols.ts';
+import type { Scenario, ScenarioOptions, ScenarioResult } from './scenario.ts';
 import { findScenario, scenarios } from './scenarios/index.ts';
 
 const usage = `usage: ferry bench [scenario] [--json] [--seed N] [--loss P] [--loss-model bernoulli|bag|gilbert]
-                   [--burst B] [--rtt MS] [--delay MS] [--jitter MS] [--rate MBPS] [--duration S] [--profile NAME]`;
+                   [--burst B] [--rtt MS] [--delay MS] [--jitter MS] [--rate MBPS] [--duration S] [--profile NAME]
+                   [--fec on|off] [--sweep NAME=V1,V2,…] [--vs kcp|kcp-fast|kcp-normal] [--metric KEY[,KEY…]]
+                   [--plot FILE.svg]
+  --sweep   one run per value of one knob (${sweepableFlags.join(', ')}); one table row per run
+  --vs      KCP (C, via node-kcp) on the same simulated link and seed, beside Ferry
+  --metric  result keys (dotted when nested) for sweep tables and plots
+  --plot    SVG chart: latency CDF (kcp-echo, im-30), goodput vs loss (bulk-30), residual loss vs overhead
+            (media-30), or --metric against the swept value
+  --json    one JSON object (../shared/scenarios.md shape); with --sweep or --vs, one object per line (JSON
+            Lines) with two more fields, "protocol" and "sweep": {"name", "value"}`;
 
 /** Output sinks, injectable for tests. */
 export interface CliIo {
   out: (text: string) => void;
   err: (text: string) => void;
+  /** Terminal for the progress bar; undefined = no bar (stderr is not a TTY, or a test). */
+  progress?: NodeJS.WritableStream;
+  /** Writes a file (`--plot`). */
+  writeFile?: (path: string, text: string) => Promise<void>;
 }
 
 const processIo: CliIo = {
   out: (text) => process.stdout.write(`${text}\n`),
   err: (text) => process.stderr.write(`${text}\n`),
+  progress: process.stderr.isTTY ? process.stderr : undefined,
+  writeFile: (path, text) => writeFile(path, text),
 };
+
+/** One finished run. */
+interface Run {
+  protocol: Protocol;
+  sweepValue?: string;
+  options: ScenarioOptions;
+  result: ScenarioResult;
+  wallMs: number;
+}
 
 function listScenarios(): string {
   return scenarios.map((s) => `  ${s.name.padEnd(14)} ${s.summary}`).join('\n');
 }
 
-/** Runs one scenario and prints it as JSON (scenarios.md shape) or as a table. */
-function runOne(name: string, argv: readonly string[], json: boolean, io: CliIo): number {
-  const scenario = findScenario(name);
-  if (!scenario)
-    throw new UsageError(`unknown scenario '${name}' (known: ${scenarios.map((s) => s.name).join(', ')})`);
-  const { options } = parseBenchArgs(argv);
-  const started = performance.now();
-  const { params, results } = scenario.run(options);
-  const wallMs = Math.round(performance.now() - started);
-  if (json) {
-    io.out(JSON.stringify({ scenario: name, seed: options.seed, params, results, wallMs }));
-  } else {
-    io.out(`${name}  seed ${options.seed}  (${wallMs} ms wall)`);
-    io.out(`params: ${JSON.stringify(params)}`);
+/** A typed sweep value for JSON: a number when it reads as one. */
+function jsonValue(raw: string): number | string {
+  const n = Number(raw);
+  return raw.trim() !== '' && Number.isFinite(n) ? n : raw;
+}
+
+/** The protocols to run: Ferry, then each `--vs` peer that can run here (one note line per skipped one). */
+function protocolsFor(scenario: Scenario, peers: readonly Protocol[], io: CliIo): Protocol[] {
+  const out: Protocol[] = ['ferry'];
+  const notes = new Set<string>();
+  for (const peer of peers) {
+    const reason = unavailableReason(scenario.name, peer);
+    if (reason) notes.add(reason);
+    else out.push(peer);
+  }
+  for (const note of notes) io.err(`ferry: ${note}`);
+  return out;
+}
+
+/** Runs every (sweep value × protocol) of one scenario, with a progress bar on a TTY. */
+function runAll(scenario: Scenario, args: BenchArgs, protocols: readonly Protocol[], io: CliIo): Run[] {
+  const variants = args.sweep
+    ? args.sweep.values.map((value, i) => ({ value, options: args.sweep!.options[i]! }))
+    : [{ value: undefined, options: args.options }];
+  const progress = createProgress({
+    stream: args.json ? undefined : io.progress,
+    totalRuns: variants.length * protocols.length,
+  });
+  const runs: Run[] = [];
+  try {
+    for (const variant of variants) {
+      for (const protocol of protocols) {
+        const label = [
+          scenario.name,
+          protocol,
+          variant.value !== undefined ? `${args.sweep!.name}=${variant.value}` : '',
+        ]
+          .filter(Boolean)
+          .join(' ');
+        const onProgress = progress.run(runs.length, label);
+        const started = performance.now();
+        const result = runWithProtocol(scenario, protocol, { ...variant.options, onProgress });
+        const wallMs = Math.round(performance.now() - started);
+        runs.push({ protocol, sweepValue: variant.value, options: variant.options, result, wallMs });
+      }
+    }
+  } finally {
+    progress.stop();
+  }
+  return runs;
+}
+
+function printJson(name: string, args: BenchArgs, runs: readonly Run[], io: CliIo): void {
+  const plain = !args.sweep && args.peers.length === 0;
+  for (const run of runs) {
+    const { params, results } = run.result;
+    const line: Record<string, unknown> = {
+      scenario: name,
+      seed: run.options.seed,
+      params,
+      results,
+      wallMs: run.wallMs,
+    };
+    if (!plain) {
+      line['protocol'] = run.protocol;
+      if (args.sweep && run.sweepValue !== undefined) {
+        line['sweep'] = { name: args.sweep.name, value: jsonValue(run.sweepValue) };
+      }
+    }
+    io.out(JSON.stringify(line));
+  }
+}
+
+/** Metric columns of a sweep table: `--metric`, else the scenario's headline, else its first four results. */
+function sweepColumns(scenario: Scenario, args: BenchArgs, runs: readonly Run[]): readonly string[] {
+  if (args.metrics) return args.metrics;
+  if (scenario.headline) return scenario.headline;
+  return flatten(runs[0]!.result.results)
+    .slice(0, 4)
+    .map(([k]) => k);
+}
+
+function printTable(
+  scenario: Scenario,
+  args: BenchArgs,
+  runs: readonly Run[],
+  protocols: readonly Protocol[],
+  io: CliIo,
+) {
+  const first = runs[0]!;
+  const totalWallMs = runs.reduce((sum, r) => sum + r.wallMs, 0);
+  if (args.sweep) {
+    const columns = sweepColumns(scenario, args, runs);
+    const seed = args.sweep.name === 'seed' ? '' : `  seed ${args.options.seed}`;
+    io.out(`${scenario.name}${seed}  sweep ${args.sweep.name}  (${totalWallMs} ms wall)`);
+    const header = [args.sweep.name, ...(protocols.length > 1 ? ['protocol'] : []), ...columns];
+    const rows = runs.map((run) => {
+      const flat = new Map(flatten(run.result.results));
+      return [
+        run.sweepValue ?? '',
+        ...(protocols.length > 1 ? [run.protocol] : []),
+        ...columns.map((c) => (flat.has(c) ? formatValue(flat.get(c)) : '—')),
+      ];
+    });
+    io.out(renderTable(header, rows));
+    return;
+  }
+  io.out(`${scenario.name}  seed ${args.options.seed}  (${totalWallMs} ms wall)`);
+  io.out(`params: ${JSON.stringify(first.result.params)}`);
+  if (runs.length === 1) {
     io.out(
       renderTable(
         ['metric', 'value'],
-        flatten(results).map(([k, v]) => [k, formatValue(v)]),
+        flatten(first.result.results).map(([k, v]) => [k, formatValue(v)]),
       ),
     );
+    return;
+  }
+  // Side by side: one column per protocol, the union of their metrics in order of first appearance.
+  const flats = runs.map((run) => new Map(flatten(run.result.results)));
+  const keys = [...new Set(flats.flatMap((flat) => [...flat.keys()]))];
+  io.out(
+    renderTable(
+      ['metric', ...runs.map((r) => r.protocol)],
+      keys.map((k) => [k, ...flats.map((flat) => (flat.has(k) ? formatValue(flat.get(k)) : '—'))]),
+    ),
+  );
+  io.out('same simulated link, loss and delay draws, and seed for every protocol');
+}
+
+/** Runs one scenario (optionally swept and beside KCP) and prints JSON or a table; draws `--plot`. */
+async function runScenario(name: string, args: BenchArgs, io: CliIo): Promise<number> {
+  const scenario = findScenario(name);
+  if (!scenario)
+    throw new UsageError(`unknown scenario '${name}' (known: ${scenarios.map((s) => s.name).join(', ')})`);
+  if (args.metrics && args.plotFile && !args.sweep) {
+    throw new UsageError('--metric plots a result against a swept value: add --sweep');
+  }
+  const protocols = protocolsFor(scenario, args.peers, io);
+  const runs = runAll(scenario, args, protocols, io);
+  if (args.json) printJson(name, args, runs, io);
+  else printTable(scenario, args, runs, protocols, io);
+  if (args.plotFile) {
+    const spec = plotSpec({
+      scenario: name,
+      seed: args.options.seed,
+      runs: runs.map((r) => ({ protocol: r.protocol, sweepValue: r.sweepValue, result: r.result })),
+      sweepName: args.sweep?.name,
+      metrics: args.metrics,
+      headline: scenario.headline,
+    });
+    await (io.writeFile ?? processIo.writeFile!)(args.plotFile, await renderSvg(spec));
+    io.err(`ferry: chart written to ${args.plotFile}`);
   }
   return 0;
 }
 
-/** Runs every scenario at reduced duration and prints one summary table (or one JSON object per line). */
-function runSummary(options: ScenarioOptions, json: boolean, io: CliIo): number {
-  const rows: string[][] = [];
-  for (const scenario of scenarios) {
-    const started = performance.now();
-    const { params, results } = scenario.run({ ...options, quick: true });
-    const wallMs = Math.round(performance.now() - started);
-    if (json) {
-      io.out(JSON.stringify({ scenario: scenario.name, seed: options.seed, params, results, wallMs }));
-      continue;
-    }
-    const flat = new Map(flatten(results));
-    const keys = scenario.headline ?? [...flat.keys()].slice(0, 4);
-    rows.push([scenario.name, keys.map((k) => `${k}=${formatValue(flat.get(k))}`).join('  '), `${wallMs}`]);
+/** Runs every scenario at reduced duration, KCP beside Ferry where it has an adapter; one summary table. */
+function runSummary(args: BenchArgs, io: CliIo): number {
+  if (args.sweep || args.plotFile || args.metrics) {
+    throw new UsageError('--sweep, --plot and --metric need a scenario: ferry bench <scenario> …');
   }
-  if (!json) {
+  const plan: { scenario: Scenario; protocol: Protocol }[] = [];
+  const notes = new Set<string>();
+  for (const scenario of scenarios) {
+    plan.push({ scenario, protocol: 'ferry' });
+    if (scenario.name !== 'kcp-echo') continue;
+    for (const protocol of ['kcp-fast', 'kcp-normal'] as const) {
+      const reason = unavailableReason(scenario.name, protocol);
+      if (reason) notes.add(reason);
+      else plan.push({ scenario, protocol });
+    }
+  }
+  for (const note of notes) io.err(`ferry: ${note}`);
+  const progress = createProgress({ stream: args.json ? undefined : io.progress, totalRuns: plan.length });
+  const rows: string[][] = [];
+  try {
+    plan.forEach(({ scenario, protocol }, index) => {
+      const onProgress = progress.run(index, `${scenario.name} ${protocol}`);
+      const started = performance.now();
+      const { params, results } = runWithProtocol(scenario, protocol, {
+        ...args.options,
+        quick: true,
+        onProgress,
+      });
+      const wallMs = Math.round(performance.now() - started);
+      if (args.json) {
+        const line: Record<string, unknown> = {
+          scenario: scenario.name,
+          seed: args.options.seed,
+          params,
+          results,
+          wallMs,
+        };
+        if (protocol !== 'ferry') line['protocol'] = protocol;
+        io.out(JSON.stringify(line));
+        return;
+      }
+      const flat = new Map(flatten(results));
+      const keys = scenario.headline ?? [...flat.keys()].slice(0, 4);
+      const shown = keys.filter((k) => flat.has(k));
+      rows.push([
+        scenario.name,
+        protocol,
+        shown.map((k) => `${k}=${formatValue(flat.get(k))}`).join('  '),
+        `${wallMs}`,
+      ]);
+    });
+  } finally {
+    progress.stop();
+  }
+  if (!args.json) {
     io.out(
-      `ferry bench: every scenario at reduced duration, seed ${options.seed} (ferry bench <scenario> runs one in full)`,
+      `ferry bench: every scenario at reduced duration, seed ${args.options.seed} (ferry bench <scenario> runs one in full)`,
     );
-    io.out(renderTable(['scenario', 'headline results', 'wall ms'], rows));
+    io.out(renderTable(['scenario', 'protocol', 'headline results', 'wall ms'], rows));
   }
   return 0;
 }
@@ -85,13 +285,8 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
       io.out(`${usage}\n\nscenarios:\n${listScenarios()}`);
       return 0;
     }
-    if (parsed.scenario === undefined) return runSummary(parsed.options, parsed.json, io);
-    return runOne(
-      parsed.scenario,
-      rest.filter((a) => a !== parsed.scenario),
-      parsed.json,
-      io,
-    );
+    if (parsed.scenario === undefined) return runSummary(parsed, io);
+    return await runScenario(parsed.scenario, parsed, io);
   } catch (err) {
     if (err instanceof UsageError) {
       io.err(`ferry: ${err.message}`);

@@ -1,0 +1,56 @@
+import { UsageError } from './errors.ts';
+import { runKcpEchoWithKcp } from './kcp/kcp-echo-kcp.ts';
+import type { KcpMode } from './kcp/kcp-endpoint.ts';
+import { type KcpModule, loadKcp } from './kcp/node-kcp.ts';
+import type { Scenario, ScenarioOptions, ScenarioResult } from './scenario.ts';
+import { kcpEchoParams } from './scenarios/kcp-echo.ts';
+
+/** A protocol a scenario can run with: Ferry, or C KCP in one of test.cpp's modes. */
+export type Protocol = 'ferry' | 'kcp-fast' | 'kcp-normal';
+
+/** Runs one scenario with KCP at both ends. */
+type KcpRunner = (binding: KcpModule, options: ScenarioOptions, mode: KcpMode) => ScenarioResult;
+
+/** Scenarios that have a KCP adapter. */
+const kcpRunners: Readonly<Record<string, KcpRunner>> = {
+  'kcp-echo': (binding, options, mode) =>
+    runKcpEchoWithKcp(binding, kcpEchoParams(options), mode, options.onProgress),
+};
+
+/** Parses `--vs kcp|kcp-fast|kcp-normal[,…]` (`kcp` = both KCP modes). */
+export function parseProtocols(raw: string): Protocol[] {
+  const out: Protocol[] = [];
+  for (const name of raw.split(',').map((s) => s.trim())) {
+    const expanded: Protocol[] | undefined =
+      name === 'kcp'
+        ? ['kcp-fast', 'kcp-normal']
+        : name === 'kcp-fast' || name === 'kcp-normal'
+          ? [name]
+          : undefined;
+    if (!expanded) throw new UsageError(`--vs takes kcp, kcp-fast or kcp-normal, got '${name}'`);
+    for (const p of expanded) if (!out.includes(p)) out.push(p);
+  }
+  return out;
+}
+
+/** Why `protocol` cannot run `scenarioName` here (one line), or undefined when it can. */
+export function unavailableReason(scenarioName: string, protocol: Protocol): string | undefined {
+  if (protocol === 'ferry') return undefined;
+  if (!kcpRunners[scenarioName])
+    return `KCP rows skipped: no KCP adapter for ${scenarioName} yet (kcp-echo has one)`;
+  const loaded = loadKcp();
+  return 'error' in loaded ? loaded.error : undefined;
+}
+
+/** Runs `scenario` with `protocol`; check `unavailableReason` first. */
+export function runWithProtocol(
+  scenario: Scenario,
+  protocol: Protocol,
+  options: ScenarioOptions,
+): ScenarioResult {
+  if (protocol === 'ferry') return scenario.run(options);
+  const runner = kcpRunners[scenario.name];
+  const loaded = loadKcp();
+  if (!runner || 'error' in loaded) throw new Error(unavailableReason(scenario.name, protocol));
+  return runner(loaded.module, options, protocol === 'kcp-fast' ? 'fast' : 'normal');
+}
