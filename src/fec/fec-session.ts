@@ -1,0 +1,196 @@
+import type { ConnectionStats } from '../protocol/connection.ts';
+import type { ConnectionConfig } from '../protocol/connection-config.ts';
+import { defaultConnectionConfig } from '../protocol/connection-config.ts';
+import { decodeFrames, decodeHeader, isAckEliciting, PacketType } from '../protocol/wire/index.ts';
+import { FecDecoder, type FecDecoderOptions, type FecDecoderStats } from './fec-decoder.ts';
+import { FecEncoder, type FecEncoderStats } from './fec-encoder.ts';
+import { decodeRepairPacket } from './fec-header.ts';
+import { FecLossEstimator } from './fec-loss-estimator.ts';
+import { type FecClass, type FecClassPolicy, RedundancyController } from './redundancy-controller.ts';
+import { ReedSolomonCodec } from './reed-solomon.ts';
+
+/** Settings of the FEC layer of one connection (spec §11). Everything is optional. */
+export interface FecOptions {
+  /** Reliability class, which sets the residual-loss target and overhead cap (R-FEC-9). Default `interactive`. */
+  fecClass?: FecClass;
+  /** Overrides of the class policy (the application's override, R-FEC-9). */
+  policy?: Partial<FecClassPolicy>;
+  /** Most sources per block (R-FEC-4). Default 16. */
+  maxBlockSources?: number;
+  /** Longest a block waits for more sources before its repair goes out, ms (R-FEC-4). Default 5. */
+  maxBlockDelayMs?: number;
+  /**
+   * Bytes a REPAIR packet needs beyond its longest source (headers); the connection's datagrams are made this
+   * much smaller so repair packets fit the path's datagram size (R-FEC-4). Default 48.
+   */
+  reserveBytes?: number;
+  /**
+   * Whether ACK-only packets are sources too (R-FEC-1). A lost ACK delays loss detection by the time until the
+   * next one, so protecting them shortens the tail; they are small, so they add shards but not shard bytes.
+   * Default true.
+   */
+  protectAckOnly?: boolean;
+  /** Bounds of the decoder (R-FEC-8). */
+  decoder?: FecDecoderOptions;
+}
+
+/** Counters of one connection's FEC layer (both directions). */
+export interface FecStats {
+  /** Sender: source packets put in blocks. */
+  sourcePackets: number;
+  /** Sender: blocks closed. */
+  blocks: number;
+  /** Sender: REPAIR packets sent (parity shards). */
+  paritySent: number;
+  /** Sender: bytes of REPAIR packets sent. */
+  parityBytesSent: number;
+  /** Receiver: REPAIR packets received and decoded. */
+  repairsReceived: number;
+  /** Receiver: REPAIR datagrams dropped as malformed. */
+  malformedRepairs: number;
+  /** Receiver: source packets rebuilt and handed to the connection. */
+  packetsRecovered: number;
+  /** Receiver: blocks given up with sources missing. */
+  blocksUnrecoverable: number;
+}
+
+/** Default bytes kept free in the connection's datagrams for the REPAIR packet's headers. */
+export const fecDefaultReserveBytes = 48;
+/** Default longest wait of a block for more sources, ms: short, so thin streams get repair at once (R-FEC-4). */
+export const fecDefaultBlockDelayMs = 5;
+
+/**
+ * The connection tunables to use under a FEC layer (spec §11.7, R-FEC-11): `maxDatagramBytes` lowered by the
+ * repair reserve, so a REPAIR packet over full-size sources still fits the path's datagram size; and, unless
+ * `config` sets it, the connection's own redundant copies (R-LOSS-8) limited to small fragments, whose copies
+ * ride in spare room — FEC protects large fragments at a fraction of the cost of copying them.
+ */
+export function withFecReserve(
+  config: Partial<ConnectionConfig> | undefined,
+  options: FecOptions = {},
+): Partial<ConnectionConfig> {
+  const c = { ...defaultConnectionConfig, ...config };
+  return {
+    redundancyMaxFragmentBytes: Math.min(c.redundancyMaxFragmentBytes, c.redundancySmallFragmentBytes),
+    ...config,
+    maxDatagramBytes: c.maxDatagramBytes - (options.reserveBytes ?? fecDefaultReserveBytes),
+  };
+}
+
+/**
+ * The FEC layer of one connection (spec §11), between the connection and the network: outgoing ack-eliciting
+ * DATA packets are sources for the {@link FecEncoder}; incoming DATA packets are stored by the
+ * {@link FecDecoder} and incoming REPAIR packets rebuild lost ones, which are handed to the connection as if they
+ * had arrived (R-FEC-6). Parity per block comes from the {@link RedundancyController}, fed by the peer's loss
+ * reports and the connection's ACK feedback. Sans-IO.
+ */
+export class FecSession {
+  readonly #encoder: FecEncoder;
+  readonly #decoder: FecDecoder;
+  readonly #controller: RedundancyController;
+  readonly #estimator = new FecLossEstimator();
+  readonly #protectAckOnly: boolean;
+  #lastSent = 0;
+  #lastLost = 0;
+  #lastSpurious = 0;
+
+  /** Creates the layer for the connection whose packets carry `connectionId`; `maxDatagramBytes` is the path's. */
+  constructor(connectionId: Uint8Array, maxDatagramBytes: number, options: FecOptions = {}) {
+    const codec = new ReedSolomonCodec();
+    this.#protectAckOnly = options.protectAckOnly ?? true;
+    this.#controller = new RedundancyController({ fecClass: options.fecClass, policy: options.policy });
+    this.#encoder = new FecEncoder({
+      connectionId: connectionId.slice(),
+      maxRepairBytes: maxDatagramBytes,
+      maxBlockSources: options.maxBlockSources,
+      maxBlockDelayMs: options.maxBlockDelayMs ?? fecDefaultBlockDelayMs,
+      parityFor: (k, nowMs) => this.#controller.parityFor(nowMs, k),
+      lossReport: () => this.#estimator.report(),
+      codec,
+    });
+    this.#decoder = new FecDecoder({ ...options.decoder, codec });
+  }
+
+  /** The redundancy controller (its estimate, for stats and tests). */
+  get controller(): RedundancyController {
+    return this.#controller;
+  }
+
+  /** Counters of both directions. */
+  get stats(): FecStats {
+    const e: FecEncoderStats = this.#encoder.stats;
+    const d: FecDecoderStats = this.#decoder.stats;
+    return {
+      sourcePackets: e.sourcePackets,
+      blocks: e.blocks,
+      paritySent: e.repairPackets,
+      parityBytesSent: e.repairBytes,
+      repairsReceived: d.repairPackets,
+      malformedRepairs: d.malformedRepairs,
+      packetsRecovered: d.packetsRecovered,
+      blocksUnrecoverable: d.blocksUnrecoverable,
+    };
+  }
+
+  /** The decoder's holdings, for memory-bound checks. */
+  get held(): { sources: number; blocks: number; bytes: number } {
+    return this.#decoder.held;
+  }
+
+  /** A datagram the connection is sending: ack-eliciting DATA packets become sources (R-FEC-1). */
+  onTransmit(nowMs: number, bytes: Uint8Array): void {
+    const decoded = decodeHeader(bytes);
+    if (!decoded.ok || decoded.value.header.type !== PacketType.data) return;
+    if (!this.#protectAckOnly) {
+      const frames = decodeFrames(bytes, decoded.value.bodyOffset);
+      if (!frames.ok || !frames.value.some(isAckEliciting)) return;
+    }
+    this.#encoder.onSourcePacket(nowMs, decoded.value.header.packetNumber, bytes);
+  }
+
+  /** The next REPAIR datagram due, or undefined (R-FEC-4). */
+  pollRepair(nowMs: number): Uint8Array | undefined {
+    return this.#encoder.pollRepair(nowMs);
+  }
+
+  /** When a block's repair falls due (absolute ms), or undefined. */
+  nextTimeout(): number | undefined {
+    return this.#encoder.nextTimeout();
+  }
+
+  /**
+   * A datagram that arrived for the connection. Returns what to hand to the connection, in order: a DATA packet
+   * itself followed by any datagrams it completed, the datagrams a REPAIR packet rebuilt (R-FEC-6), other packet
+   * types unchanged. Never throws on peer input; a malformed REPAIR packet is dropped and counted (R-FEC-3).
+   */
+  onReceive(nowMs: number, bytes: Uint8Array): Uint8Array[] {
+    const decoded = decodeHeader(bytes);
+    if (!decoded.ok) return [bytes];
+    const header = decoded.value.header;
+    if (header.type === PacketType.fecRepair) {
+      const repair = decodeRepairPacket(bytes);
+      if (!repair.ok) {
+        this.#decoder.stats.malformedRepairs++;
+        return [];
+      }
+      if (repair.value.lossReport !== undefined)
+        this.#controller.onPeerReport(nowMs, repair.value.lossReport);
+      return this.#decoder.onRepair(nowMs, repair.value);
+    }
+    if (header.type !== PacketType.data) return [bytes];
+    this.#estimator.onPacketNumber(header.packetNumber);
+    const recovered = this.#decoder.onSourcePacket(nowMs, header.packetNumber, bytes);
+    return recovered.length === 0 ? [bytes] : [bytes, ...recovered];
+  }
+
+  /** ACK feedback from the connection's counters (deltas since the last call) for the controller (R-FEC-10). */
+  onConnectionStats(stats: Readonly<ConnectionStats>): void {
+    const sent = stats.packetsSent - this.#lastSent;
+    const lost = stats.lostPackets - this.#lastLost - (stats.spuriousLosses - this.#lastSpurious);
+    if (sent < 32) return;
+    this.#lastSent = stats.packetsSent;
+    this.#lastLost = stats.lostPackets;
+    this.#lastSpurious = stats.spuriousLosses;
+    this.#controller.onAckFeedback(sent, lost);
+  }
+}
