@@ -27,6 +27,8 @@ export interface ScenarioOptions {
   profile?: string;
   /** Reduced-duration run for the all-scenarios summary. */
   quick?: boolean;
+  /** Forward error correction on (spec §11); scenarios that support it default to off. */
+  fec?: boolean;
   /** Reports progress in [0, 1]; the CLI draws it, scenarios never print. */
   onProgress?: (fraction: number) => void;
 }

@@ -1,3 +1,5 @@
+import { FecEndpoint } from '../fec/fec-endpoint.ts';
+import { type FecOptions, withFecReserve } from '../fec/fec-session.ts';
 import type { Connection } from '../protocol/connection.ts';
 import type { ConnectionConfig } from '../protocol/connection-config.ts';
 import type { ConnectionEvent, ReceivedMessage } from '../protocol/connection-events.ts';
@@ -25,12 +27,14 @@ export interface FerryPairOptions {
   onEvent?: (side: Side, nowMs: number, event: ConnectionEvent) => void;
   /** When false, messages are left in the connection (a slow reader); default true. */
   readEagerly?: boolean;
+  /** Forward error correction on both sides (spec §11): `true` for the defaults, or its settings. */
+  fec?: boolean | FecOptions;
 }
 
 /** Runs an application callback after each endpoint activity, before the simulator drains transmits. */
 class AppEndpoint implements SimEndpoint {
   constructor(
-    readonly endpoint: Endpoint,
+    readonly endpoint: Pick<Endpoint, 'handleDatagram' | 'handleTimeout' | 'pollTransmit' | 'nextTimeout'>,
     private readonly afterActivity: (nowMs: number) => void,
   ) {}
   handleDatagram(nowMs: number, from: string, bytes: Uint8Array): void {
@@ -59,25 +63,32 @@ export class FerryPair {
   /** The server's connection, once the first client datagram has arrived. */
   server: Connection | undefined;
   private readonly serverEndpoint: Endpoint;
+  /** The FEC layers of both sides when `options.fec` is set (spec §11). */
+  readonly fec: { client: FecEndpoint; server: FecEndpoint } | undefined;
 
   constructor(private readonly options: FerryPairOptions) {
     this.sim = new Simulation({ seed: options.seed });
+    const fecOptions = options.fec === true ? {} : options.fec || undefined;
+    const config = fecOptions ? withFecReserve(options.config, fecOptions) : options.config;
     const clientEndpoint = new Endpoint({
       random: this.sim.forkRandom('client ids'),
       acceptConnections: false,
-      config: options.config,
+      config,
     });
     this.serverEndpoint = new Endpoint({
       random: this.sim.forkRandom('server ids'),
       acceptConnections: true,
-      config: options.config,
+      config,
     });
     this.client = clientEndpoint.connect(0, 'server');
-    this.sim.addEndpoint('client', new AppEndpoint(clientEndpoint, (now) => this.serviceApp('client', now)));
-    this.sim.addEndpoint(
-      'server',
-      new AppEndpoint(this.serverEndpoint, (now) => this.serviceApp('server', now)),
-    );
+    this.fec = fecOptions && {
+      client: new FecEndpoint(clientEndpoint, fecOptions),
+      server: new FecEndpoint(this.serverEndpoint, fecOptions),
+    };
+    const clientDriver = this.fec?.client ?? clientEndpoint;
+    const serverDriver = this.fec?.server ?? this.serverEndpoint;
+    this.sim.addEndpoint('client', new AppEndpoint(clientDriver, (now) => this.serviceApp('client', now)));
+    this.sim.addEndpoint('server', new AppEndpoint(serverDriver, (now) => this.serviceApp('server', now)));
     this.sim.connect('client', 'server', linkFromProfile(options.forward), linkFromProfile(options.reverse));
   }
 

@@ -1,3 +1,4 @@
+import { fecPairStats } from '../../fec/fec-pair-stats.ts';
 import { FerryPair, type Side } from '../../harness/ferry-pair.ts';
 import type { ConnectionConfig } from '../../protocol/connection-config.ts';
 import type { LinkProfile } from '../../sim/link.ts';
@@ -20,6 +21,8 @@ export interface Im30Params {
   durationS: number;
   drainLimitS: number;
   profile: string;
+  /** Forward error correction on both sides (spec §11). */
+  fec: boolean;
 }
 
 /** Resolves scenario options into im-30 parameters. */
@@ -39,6 +42,7 @@ export function im30Params(options: ScenarioOptions): Im30Params {
     durationS: options.durationS ?? (options.quick ? 20 : 120),
     drainLimitS: 60,
     profile: options.profile ?? 'default',
+    fec: options.fec ?? false,
   };
 }
 
@@ -80,6 +84,7 @@ export function runIm30(
   const pair = new FerryPair({
     seed: params.seed,
     config,
+    fec: params.fec,
     forward: link,
     reverse: link,
     onMessage: (side, nowMs, message) => {
@@ -152,6 +157,7 @@ export function runIm30(
       redundantCopies: pair.client.stats.redundantCopies + (pair.server?.stats.redundantCopies ?? 0),
       spuriousLosses: pair.client.stats.spuriousLosses + (pair.server?.stats.spuriousLosses ?? 0),
       queueDrops: (forward.dropped['queue'] ?? 0) + (reverse.dropped['queue'] ?? 0),
+      ...(params.fec ? fecPairStats(pair) : {}),
     },
     samples: { latencyMs: latencies },
   };

@@ -1,3 +1,4 @@
+import { fecPairStats } from '../../fec/fec-pair-stats.ts';
 import { FerryPair } from '../../harness/ferry-pair.ts';
 import type { ConnectionConfig } from '../../protocol/connection-config.ts';
 import type { LinkProfile } from '../../sim/link.ts';
@@ -16,6 +17,8 @@ export interface KcpEchoParams {
   messageBytes: number;
   messages: number;
   profile: string;
+  /** Forward error correction on both sides (spec §11). */
+  fec: boolean;
 }
 
 /** Resolves scenario options into kcp-echo parameters (KCP's test.cpp defaults). */
@@ -38,6 +41,7 @@ export function kcpEchoParams(options: ScenarioOptions): KcpEchoParams {
           ? 200
           : 1000,
     profile: options.profile ?? 'default',
+    fec: options.fec ?? false,
   };
 }
 
@@ -75,6 +79,7 @@ export function runKcpEcho(
   const pair = new FerryPair({
     seed: params.seed,
     config,
+    fec: params.fec,
     forward: link,
     reverse: link,
     onMessage: (side, nowMs, message) => {
@@ -132,6 +137,7 @@ export function runKcpEcho(
       probePackets: pair.client.stats.probePackets + (pair.server?.stats.probePackets ?? 0),
       ackOnlyPackets: pair.client.stats.ackOnlyPackets + (pair.server?.stats.ackOnlyPackets ?? 0),
       spuriousLosses: pair.client.stats.spuriousLosses + (pair.server?.stats.spuriousLosses ?? 0),
+      ...(params.fec ? fecPairStats(pair) : {}),
     },
     samples: { latencyMs: rtts },
   };
