@@ -35,6 +35,20 @@ const defaultSweepMetrics: Readonly<Record<string, Readonly<Record<string, strin
   },
 };
 
+/** Axis titles of the swept knobs. */
+const sweepTitles: Readonly<Record<string, string>> = {
+  loss: 'loss, % of datagrams per direction',
+  rtt: 'base round-trip time, ms',
+  delay: 'one-way delay, ms',
+  jitter: 'jitter, ± ms',
+  rate: 'bottleneck rate, Mbit/s',
+  burst: 'mean loss burst, datagrams',
+  duration: 'duration, s',
+};
+
+/** Y-axis titles of the default sweep curves. */
+const metricTitles: Readonly<Record<string, string>> = { 'bulk-30': 'goodput, Mbit/s' };
+
 const cdfPointsPerSeries = 400;
 const width = 640;
 const height = 360;
@@ -133,7 +147,10 @@ function metricSweep(
     );
   }
   const yTitle =
-    Object.keys(labels).length === 1 ? Object.keys(labels)[0]! : Object.keys(labels)[0]!.split('.').pop()!;
+    labels === defaultSweepMetrics[request.scenario] && metricTitles[request.scenario]
+      ? metricTitles[request.scenario]!
+      : Object.keys(labels).join(', ');
+  const order = [...new Set(values.map((v) => v.series))];
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: {
@@ -146,9 +163,19 @@ function metricSweep(
     data: { values },
     mark: { type: 'line', point: true },
     encoding: {
-      x: { field: 'x', type: axis.numeric ? 'quantitative' : 'ordinal', title: request.sweepName },
+      x: {
+        field: 'x',
+        type: axis.numeric ? 'quantitative' : 'ordinal',
+        title: sweepTitles[request.sweepName ?? ''] ?? request.sweepName,
+      },
       y: { field: 'y', type: 'quantitative', title: yTitle },
-      color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom' } },
+      color: {
+        field: 'series',
+        type: 'nominal',
+        title: null,
+        scale: { domain: order },
+        legend: { orient: 'right', labelLimit: 280 },
+      },
     },
   };
 }
