@@ -1,0 +1,376 @@
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { EventEmitter } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import type { Connection } from '../protocol/connection.ts';
+import type { ConnectionConfig } from '../protocol/connection-config.ts';
+import type { ConnectionEvent } from '../protocol/connection-events.ts';
+import { Endpoint, type EndpointTransmit } from '../protocol/endpoint.ts';
+import { decodeHeader } from '../protocol/wire/header.ts';
+import { formatAddress, parseAddress } from './address.ts';
+import { clockMs } from './clock.ts';
+import { CryptoRandom } from './crypto-random.ts';
+
+/** Options of a {@link UdpEndpoint}. There is deliberately no `random` option: ids come from the CSPRNG. */
+export interface UdpEndpointOptions {
+  /**
+   * A socket the host already owns (embedding). The endpoint reads and writes it but never binds or closes it;
+   * it adds a 'message' and an 'error' listener, removed again by `close()`. Absent: the endpoint creates one.
+   */
+  socket?: Socket;
+  /** Family of the socket the endpoint creates. Default `udp4`. */
+  type?: 'udp4' | 'udp6';
+  /** Address the created socket binds to. Default: all interfaces. */
+  bindAddress?: string;
+  /** Port the created socket binds to; 0 (default) picks a free one. */
+  port?: number;
+  /** Kernel send and receive buffer size of the created socket (bytes); absent keeps the OS default. */
+  socketBufferBytes?: number;
+  /** Whether datagrams with an unknown connection id open connections (a server). */
+  acceptConnections: boolean;
+  /** Tunables of every connection. */
+  config?: Partial<ConnectionConfig>;
+  /** Connection id length in bytes (R-WIRE-7). */
+  connectionIdLength?: 4 | 8 | 16;
+  /** Most connections at once. */
+  maxConnections?: number;
+}
+
+/** Counters of the binding, on top of the core endpoint's routing counters. */
+export interface UdpEndpointStats {
+  datagramsReceived: number;
+  bytesReceived: number;
+  datagramsSent: number;
+  bytesSent: number;
+  /** `socket.send` failures (counted and emitted as 'socketError', never thrown). */
+  sendErrors: number;
+  /** Socket 'error' events. */
+  socketErrors: number;
+  /** Datagrams for unknown connections dropped because the endpoint is closing. */
+  droppedWhileClosing: number;
+  /** Times the endpoint's one timer fired. */
+  timerFires: number;
+  /** Times the timer was (re-)armed. */
+  timerArms: number;
+  /** Core: undecodable headers. */
+  malformed: number;
+  /** Core: datagrams for unknown connection ids that could not open one. */
+  unroutable: number;
+}
+
+/** What the API layer attaches to a connection to receive its events. */
+export interface ConnectionSink {
+  /** One core event of the connection (`readable`, `delivered`, `writable`, `closed`). */
+  onEvent(event: ConnectionEvent): void;
+  /** Called after every drive pass: move received messages to whoever is waiting for them. */
+  afterDrive(): void;
+}
+
+interface Attached {
+  connection: Connection;
+  sink: ConnectionSink;
+  /** The peer's latest address (the core follows it per connection id). */
+  remote: string;
+}
+
+/**
+ * Drives one sans-IO {@link Endpoint} over a `node:dgram` socket (design.md rules 2, 3, 8). After every datagram,
+ * timer expiry and API call it drains `pollTransmit` into `socket.send`, then the endpoint's and connections'
+ * events into the attached sinks, then re-arms its single timer only if `nextTimeout()` changed. Datagram
+ * Buffers are handed to the core as the Uint8Arrays they are, without a copy. Socket and send errors are
+ * counted and emitted as 'socketError' (never 'error', so an unhandled one cannot crash the process).
+ *
+ * Events: 'connection' (connection: Connection, remote: string) for each connection the peer opened;
+ * 'socketError' (error: Error).
+ */
+export class UdpEndpoint extends EventEmitter {
+  /** The sans-IO endpoint this drives. */
+  readonly core: Endpoint;
+  /** Binding counters (see {@link UdpEndpointStats}). */
+  private readonly counters = {
+    datagramsReceived: 0,
+    bytesReceived: 0,
+    datagramsSent: 0,
+    bytesSent: 0,
+    sendErrors: 0,
+    socketErrors: 0,
+    droppedWhileClosing: 0,
+    timerFires: 0,
+    timerArms: 0,
+  };
+  private socket: Socket;
+  private ownsSocket: boolean;
+  private readonly attached = new Map<string, Attached>();
+  private timer: NodeJS.Timeout | undefined;
+  private armedDeadlineMs: number | undefined;
+  private driving = false;
+  private again = false;
+  private driveScheduled = false;
+  private closing = false;
+  private closed = false;
+  private lastTo = '';
+  private lastHost = '';
+  private lastPort = 0;
+
+  private constructor(options: UdpEndpointOptions, socket: Socket, ownsSocket: boolean) {
+    super();
+    this.core = new Endpoint({
+      random: new CryptoRandom(),
+      acceptConnections: options.acceptConnections,
+      connectionIdLength: options.connectionIdLength,
+      config: options.config,
+      maxConnections: options.maxConnections,
+    });
+    this.socket = socket;
+    this.ownsSocket = ownsSocket;
+    this.listenOn(socket);
+  }
+
+  /** Creates an endpoint over `options.socket`, or over a new socket bound as the options say. */
+  static async open(options: UdpEndpointOptions): Promise<UdpEndpoint> {
+    if (options.socket) return new UdpEndpoint(options, options.socket, false);
+    const socket = await bindSocket(options.type ?? 'udp4', options.bindAddress, options.port ?? 0);
+    if (options.socketBufferBytes !== undefined) setBufferSizes(socket, options.socketBufferBytes);
+    return new UdpEndpoint(options, socket, true);
+  }
+
+  /** The local address of the socket. */
+  address(): AddressInfo {
+    return this.socket.address();
+  }
+
+  /** Binding and core counters. */
+  stats(): UdpEndpointStats {
+    return { ...this.counters, ...this.core.stats };
+  }
+
+  /** Opens a client connection to `remote` (`host:port`, `[v6]:port`); attach a sink before the next drive. */
+  connect(remote: string): Connection {
+    return this.core.connect(clockMs(), remote);
+  }
+
+  /** Routes `connection`'s events to `sink` (for connections from `connect` or the 'connection' event). */
+  attach(connection: Connection, sink: ConnectionSink, remote: string): void {
+    this.attached.set(idKey(connection.connectionId), { connection, sink, remote });
+  }
+
+  /** Stops routing events of `connection` (after its `closed` event). */
+  detach(connection: Connection): void {
+    this.attached.delete(idKey(connection.connectionId));
+  }
+
+  /** The latest address the peer of `connection` sent from. */
+  remoteOf(connection: Connection): string | undefined {
+    return this.attached.get(idKey(connection.connectionId))?.remote;
+  }
+
+  /** Number of attached connections. */
+  get connectionCount(): number {
+    return this.attached.size;
+  }
+
+  /**
+   * Moves the endpoint to another socket (a client changing network, or the host rebinding). The old socket is
+   * closed if the endpoint created it; connections continue, as the peer follows the connection id (spec §3).
+   */
+  replaceSocket(socket: Socket, owned: boolean): void {
+    this.unlistenOn(this.socket);
+    if (this.ownsSocket) closeQuietly(this.socket);
+    this.socket = socket;
+    this.ownsSocket = owned;
+    this.listenOn(socket);
+  }
+
+  /** A fresh socket of the same family as the current one, bound to an ephemeral port on the same address. */
+  async freshSocket(): Promise<Socket> {
+    const { address, family } = this.socket.address();
+    return bindSocket(family === 'IPv6' ? 'udp6' : 'udp4', address, 0);
+  }
+
+  /** Asks for a drive pass soon (after an API call); calls in one tick share one pass, so sends batch. */
+  requestDrive(): void {
+    if (this.closed) return;
+    if (this.driving) {
+      this.again = true;
+      return;
+    }
+    if (this.driveScheduled) return;
+    this.driveScheduled = true;
+    queueMicrotask(this.scheduledDrive);
+  }
+
+  /** Stops accepting new connections: datagrams with unknown connection ids are dropped and counted. */
+  stopAccepting(): void {
+    this.closing = true;
+  }
+
+  /**
+   * Stops the timer and the socket listeners and closes the socket if the endpoint created it. Connections still
+   * attached are abandoned silently: close them first (the API layer does).
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.closing = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.unlistenOn(this.socket);
+    if (this.ownsSocket) await new Promise<void>((resolve) => closeQuietly(this.socket, resolve));
+  }
+
+  // ─── Driving ────────────────────────────────────────────────────────────────────────────────────────
+
+  private readonly scheduledDrive = (): void => {
+    this.driveScheduled = false;
+    this.drive();
+  };
+
+  private readonly onMessage = (bytes: Buffer, rinfo: RemoteInfo): void => {
+    if (this.closed) return;
+    this.counters.datagramsReceived++;
+    this.counters.bytesReceived += bytes.length;
+    const from = formatAddress(rinfo.address, rinfo.port);
+    const header = decodeHeader(bytes);
+    if (header.ok) {
+      const entry = this.attached.get(idKey(header.value.header.connectionId));
+      if (entry) entry.remote = from;
+      else if (this.closing) {
+        this.counters.droppedWhileClosing++;
+        return;
+      }
+    }
+    this.core.handleDatagram(clockMs(), from, bytes);
+    this.drive();
+  };
+
+  private readonly onTimer = (): void => {
+    this.timer = undefined;
+    this.armedDeadlineMs = undefined;
+    if (this.closed) return;
+    this.counters.timerFires++;
+    this.core.handleTimeout(clockMs());
+    this.drive();
+  };
+
+  private readonly onSocketError = (error: Error): void => {
+    this.counters.socketErrors++;
+    this.emit('socketError', error);
+  };
+
+  private readonly onSent = (error: Error | null): void => {
+    if (!error) return;
+    this.counters.sendErrors++;
+    this.emit('socketError', error);
+  };
+
+  /** One pass of the driver contract (Connection class comment): transmit, events, re-arm. */
+  private drive(): void {
+    if (this.closed) return;
+    if (this.driving) {
+      this.again = true;
+      return;
+    }
+    this.driving = true;
+    try {
+      do {
+        this.again = false;
+        const nowMs = clockMs();
+        for (let t = this.core.pollTransmit(nowMs); t; t = this.core.pollTransmit(nowMs)) this.transmit(t);
+        for (let e = this.core.pollEvent(); e; e = this.core.pollEvent()) {
+          this.emit('connection', e.connection, e.remote);
+        }
+        for (const entry of this.attached.values()) {
+          for (let ev = entry.connection.pollEvent(); ev; ev = entry.connection.pollEvent()) {
+            entry.sink.onEvent(ev);
+          }
+          entry.sink.afterDrive();
+        }
+      } while (this.again && !this.closed);
+    } finally {
+      this.driving = false;
+      this.rearm();
+    }
+  }
+
+  /** Re-arms the one timer, only when the core's deadline moved (design.md rule 3). */
+  private rearm(): void {
+    if (this.closed) return;
+    const deadlineMs = this.core.nextTimeout();
+    if (deadlineMs === this.armedDeadlineMs && (this.timer || deadlineMs === undefined)) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.armedDeadlineMs = deadlineMs;
+    if (deadlineMs === undefined) return;
+    this.counters.timerArms++;
+    this.timer = setTimeout(this.onTimer, Math.max(0, Math.ceil(deadlineMs - clockMs())));
+  }
+
+  private transmit(t: EndpointTransmit): void {
+    if (t.to !== this.lastTo) {
+      const { host, port } = parseAddress(t.to);
+      this.lastTo = t.to;
+      this.lastHost = host;
+      this.lastPort = port;
+    }
+    this.counters.datagramsSent++;
+    this.counters.bytesSent += t.bytes.length;
+    try {
+      this.socket.send(t.bytes, this.lastPort, this.lastHost, this.onSent);
+    } catch (error) {
+      // A closed socket or a bad argument throws synchronously: count it like an asynchronous failure.
+      this.onSent(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  private listenOn(socket: Socket): void {
+    socket.on('message', this.onMessage);
+    socket.on('error', this.onSocketError);
+  }
+
+  private unlistenOn(socket: Socket): void {
+    socket.off('message', this.onMessage);
+    socket.off('error', this.onSocketError);
+  }
+}
+
+/** Creates a socket and binds it; rejects with the bind error. */
+export function bindSocket(
+  type: 'udp4' | 'udp6',
+  address: string | undefined,
+  port: number,
+): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = createSocket({ type, ipv6Only: type === 'udp6' ? false : undefined });
+    const onError = (error: Error): void => {
+      closeQuietly(socket);
+      reject(error);
+    };
+    socket.once('error', onError);
+    socket.bind(port, address, () => {
+      socket.off('error', onError);
+      resolve(socket);
+    });
+  });
+}
+
+function setBufferSizes(socket: Socket, bytes: number): void {
+  try {
+    socket.setRecvBufferSize(bytes);
+    socket.setSendBufferSize(bytes);
+  } catch {
+    // The OS may cap buffer sizes (net.core.rmem_max); the default still works, just with more drops.
+  }
+}
+
+function closeQuietly(socket: Socket, done?: () => void): void {
+  try {
+    socket.close(done);
+  } catch {
+    done?.(); // already closed
+  }
+}
+
+function idKey(id: Uint8Array): string {
+  let key = '';
+  for (const b of id) key += b.toString(16).padStart(2, '0');
+  return key;
+}
