@@ -5,7 +5,7 @@ import { flatten, formatValue, renderTable } from './format.ts';
 import { type BenchArgs, parseBenchArgs, sweepableFlags } from './options.ts';
 import { plotSpec, renderSvg } from './plot.ts';
 import { createProgress } from './progress.ts';
-import { type Protocol, runWithProtocol, unavailableReason } from './protocols.ts';
+import { hasKcpAdapter, type Protocol, runWithProtocol, unavailableReason } from './protocols.ts';
 import type { Scenario, ScenarioOptions, ScenarioResult } from './scenario.ts';
 import { findScenario, scenarios } from './scenarios/index.ts';
 
@@ -217,7 +217,7 @@ function runSummary(args: BenchArgs, io: CliIo): number {
   const notes = new Set<string>();
   for (const scenario of scenarios) {
     plan.push({ scenario, protocol: 'ferry' });
-    if (scenario.name !== 'kcp-echo') continue;
+    if (!hasKcpAdapter(scenario.name)) continue;
     for (const protocol of ['kcp-fast', 'kcp-normal'] as const) {
       const reason = unavailableReason(scenario.name, protocol);
       if (reason) notes.add(reason);

@@ -1,8 +1,10 @@
 import { UsageError } from './errors.ts';
+import { runIm30WithKcp } from './kcp/im-30-kcp.ts';
 import { runKcpEchoWithKcp } from './kcp/kcp-echo-kcp.ts';
 import type { KcpMode } from './kcp/kcp-endpoint.ts';
 import { type KcpModule, loadKcp } from './kcp/node-kcp.ts';
 import type { Scenario, ScenarioOptions, ScenarioResult } from './scenario.ts';
+import { im30Params } from './scenarios/im-30.ts';
 import { kcpEchoParams } from './scenarios/kcp-echo.ts';
 
 /** A protocol a scenario can run with: Ferry, or C KCP in one of test.cpp's modes. */
@@ -15,7 +17,13 @@ type KcpRunner = (binding: KcpModule, options: ScenarioOptions, mode: KcpMode) =
 const kcpRunners: Readonly<Record<string, KcpRunner>> = {
   'kcp-echo': (binding, options, mode) =>
     runKcpEchoWithKcp(binding, kcpEchoParams(options), mode, options.onProgress),
+  'im-30': (binding, options, mode) => runIm30WithKcp(binding, im30Params(options), mode, options.onProgress),
 };
+
+/** True when `scenarioName` can run with KCP at both ends. */
+export function hasKcpAdapter(scenarioName: string): boolean {
+  return kcpRunners[scenarioName] !== undefined;
+}
 
 /** Parses `--vs kcp|kcp-fast|kcp-normal[,…]` (`kcp` = both KCP modes). */
 export function parseProtocols(raw: string): Protocol[] {
@@ -37,7 +45,7 @@ export function parseProtocols(raw: string): Protocol[] {
 export function unavailableReason(scenarioName: string, protocol: Protocol): string | undefined {
   if (protocol === 'ferry') return undefined;
   if (!kcpRunners[scenarioName])
-    return `KCP rows skipped: no KCP adapter for ${scenarioName} yet (kcp-echo has one)`;
+    return `KCP rows skipped: no KCP adapter for ${scenarioName} yet (kcp-echo and im-30 have one)`;
   const loaded = loadKcp();
   return 'error' in loaded ? loaded.error : undefined;
 }

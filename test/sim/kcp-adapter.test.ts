@@ -1,8 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { runIm30WithKcp } from '../../src/cli/kcp/im-30-kcp.ts';
 import { runKcpEchoWithKcp } from '../../src/cli/kcp/kcp-echo-kcp.ts';
 import { countDataSegments, KcpEndpoint } from '../../src/cli/kcp/kcp-endpoint.ts';
 import { loadKcp } from '../../src/cli/kcp/node-kcp.ts';
+import { im30Params } from '../../src/cli/scenarios/im-30.ts';
 import { kcpEchoParams } from '../../src/cli/scenarios/kcp-echo.ts';
 import { linkFromProfile } from '../../src/sim/link.ts';
 import { Simulation } from '../../src/sim/simulation.ts';
@@ -22,6 +24,25 @@ describe(`KCP adapter in the simulator${skipReason}`, () => {
       expect(results['dataSendsPerSegment']).toBeGreaterThan(1.2);
     }
   });
+
+  it.skipIf(!binding)(
+    'im-30: every message of both directions delivered once, in order, sizes up to 16 KiB',
+    () => {
+      for (const mode of ['fast', 'normal'] as const) {
+        const { results, samples } = runIm30WithKcp(binding!, im30Params({ seed: 2, durationS: 5 }), mode);
+        expect(results['sent']).toBeGreaterThan(150);
+        expect(results).toMatchObject({
+          delivered: results['sent'],
+          duplicates: 0,
+          outOfOrder: 0,
+          sendsRefused: 0,
+        });
+        expect(samples.latencyMs).toHaveLength(results['sent'] as number);
+        // 40 ± 10 ms one way: nothing arrives sooner than 30 ms after it was sent.
+        expect(Math.min(...samples.latencyMs)).toBeGreaterThanOrEqual(30);
+      }
+    },
+  );
 
   it.skipIf(!binding)('same seed, same run; the loss draws follow the seed', () => {
     const run = (seed: number) =>
