@@ -27,6 +27,39 @@ export {
 } from './fec/reed-solomon-errors.ts';
 // Simulator.
 export { FerryPair, type FerryPairOptions, type Side } from './harness/ferry-pair.ts';
+// Node binding (node:dgram): plaintext v0, explicit opt-in until the handshake lands.
+export type { UdpAddress } from './node/address.ts';
+export {
+  type ConnectOptions,
+  connect,
+  type EndpointCommonOptions,
+  type ListenOptions,
+  listen,
+} from './node/api.ts';
+export { type ChannelStreamOptions, FerryChannel, type FerryChannelMode } from './node/channel.ts';
+export {
+  type CloseOptions,
+  type FerryCloseInfo,
+  FerryConnection,
+  type FerryConnectionStats,
+  type OpenChannelOptions,
+  type UnconfirmedSend,
+} from './node/connection.ts';
+export { CryptoRandom } from './node/crypto-random.ts';
+export { FerryClosedError, type FerryClosedReason, FerryOptionsError } from './node/errors.ts';
+export {
+  ImpairmentRelay,
+  type ImpairmentRelayOptions,
+  type ImpairmentRelayStats,
+  type RelayDirectionStats,
+} from './node/impairment-relay.ts';
+export { FerryServer, type ServerCloseOptions } from './node/server.ts';
+export {
+  type ConnectionSink,
+  UdpEndpoint,
+  type UdpEndpointOptions,
+  type UdpEndpointStats,
+} from './node/udp-endpoint.ts';
 // Protocol core.
 export type { CcPacket, CcRtt, CongestionController } from './protocol/cc/congestion-controller.ts';
 export { LossTolerant, type LossTolerantOptions } from './protocol/cc/loss-tolerant.ts';
