@@ -100,7 +100,8 @@ export class UdpEndpoint extends EventEmitter {
   private socket: Socket;
   private ownsSocket: boolean;
   private readonly attached = new Map<string, Attached>();
-  private timer: NodeJS.Timeout | undefined;
+  /** The endpoint's one timer: a Timeout, or an Immediate for a deadline less than 1 ms away. */
+  private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   private armedDeadlineMs: number | undefined;
   private driving = false;
   private again = false;
@@ -211,8 +212,7 @@ export class UdpEndpoint extends EventEmitter {
     if (this.closed) return;
     this.closed = true;
     this.closing = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.cancelTimer();
     this.unlistenOn(this.socket);
     if (this.ownsSocket) await new Promise<void>((resolve) => closeQuietly(this.socket, resolve));
   }
@@ -291,17 +291,32 @@ export class UdpEndpoint extends EventEmitter {
     }
   }
 
-  /** Re-arms the one timer, only when the core's deadline moved (design.md rule 3). */
+  /**
+   * Re-arms the one timer, only when the core's deadline moved earlier (design.md rule 3). A deadline that moved
+   * later keeps the armed timer: it fires early, `handleTimeout` finds nothing due, and the timer is re-armed then.
+   * Most deadlines (ACK due, idle, keep-alive) move later on every datagram, so this spares a clearTimeout and a
+   * setTimeout per datagram.
+   */
   private rearm(): void {
     if (this.closed) return;
     const deadlineMs = this.core.nextTimeout();
-    if (deadlineMs === this.armedDeadlineMs && (this.timer || deadlineMs === undefined)) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    if (deadlineMs === undefined) return; // an armed timer fires once, finds nothing due and is not re-armed
+    if (this.timer && this.armedDeadlineMs !== undefined && this.armedDeadlineMs <= deadlineMs) return;
+    this.cancelTimer();
     this.armedDeadlineMs = deadlineMs;
-    if (deadlineMs === undefined) return;
     this.counters.timerArms++;
-    this.timer = setTimeout(this.onTimer, Math.max(0, Math.ceil(deadlineMs - clockMs())));
+    const delayMs = deadlineMs - clockMs();
+    // setTimeout cannot wait less than 1 ms; a pacing deadline a few microseconds away would cap the send rate at
+    // one pacer burst per millisecond, so a sub-millisecond deadline runs after this turn's I/O instead.
+    this.timer = delayMs < 1 ? setImmediate(this.onTimer) : setTimeout(this.onTimer, Math.ceil(delayMs));
+  }
+
+  private cancelTimer(): void {
+    const timer = this.timer;
+    if (!timer) return;
+    if ('hasRef' in timer && 'refresh' in timer) clearTimeout(timer);
+    else clearImmediate(timer);
+    this.timer = undefined;
   }
 
   private transmit(t: EndpointTransmit): void {
