@@ -98,6 +98,8 @@ export class FerryConnection extends EventEmitter implements ChannelHost {
   private helloChannel: FerryChannel | undefined;
   // Counted here: the core's fields of the same name stay 0 in v0.
   private messagesReceived = 0;
+  /** The peer's address when the connection ended (the endpoint forgets it then). */
+  private finalRemote = '';
   private payloadBytesReceived = 0;
 
   /** @internal Created by `connect` and by `FerryServer`. */
@@ -127,7 +129,7 @@ export class FerryConnection extends EventEmitter implements ChannelHost {
 
   /** The peer's latest address (`host:port`); it follows the peer when its address changes. */
   get remoteAddress(): string {
-    return this.endpoint.remoteOf(this.core) ?? '';
+    return this.endpoint.remoteOf(this.core) ?? this.finalRemote;
   }
 
   /** The local socket address the connection sends from. */
@@ -362,6 +364,7 @@ export class FerryConnection extends EventEmitter implements ChannelHost {
     for (const request of unsent)
       info.unconfirmed.push({ channelId: request.channel.id, data: request.data });
     this.closeInfo = info;
+    this.finalRemote = this.remoteAddress;
     this.endpoint.detach(this.core);
     for (const request of unsent) this.refuse(request, error);
     for (const channel of [...this.channels.values(), ...(this.helloChannel ? [this.helloChannel] : [])]) {
