@@ -105,10 +105,9 @@ function checkRepair(packet: RepairPacket): number {
   };
   const span = sourceLengths.length;
   if (span < 1 || span > fecMaxBlockSpan) bad(`span ${span} not in 1..${fecMaxBlockSpan}`);
-  if (
-    !Number.isSafeInteger(packet.firstSourcePacketNumber + span - 1) ||
-    packet.firstSourcePacketNumber < 0
-  ) {
+  const first = packet.firstSourcePacketNumber;
+  // Compared without adding, which could round past 2^53 − 1.
+  if (!Number.isSafeInteger(first) || first < 0 || first > Number.MAX_SAFE_INTEGER - (span - 1)) {
     bad(`first source packet number ${packet.firstSourcePacketNumber} out of range`);
   }
   let longest = 0;
@@ -209,7 +208,7 @@ export function decodeRepairPacket(bytes: Uint8Array): RepairDecodeResult {
   if (span < 1 || span > fecMaxBlockSpan || m < 1 || m >= fecMaxBlockShards) {
     return failure('invalid-counts', countsAt);
   }
-  if (!Number.isSafeInteger(header.packetNumber + span - 1)) return failure('invalid-counts', countsAt);
+  if (header.packetNumber > Number.MAX_SAFE_INTEGER - (span - 1)) return failure('invalid-counts', countsAt);
   const indexAt = reader.offset;
   const repairIndex = varint();
   if (repairIndex < 0) return wireFailure();
