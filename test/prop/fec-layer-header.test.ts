@@ -135,7 +135,9 @@ describe('REPAIR packet codec (R-FEC-3)', () => {
         repairIndex: 126,
         lossReport: { lossPermyriad: 0, meanBurstTenths: 10 },
         // Span 256: 129 sources (even positions and the last) and 127 skipped numbers; k + m = 256.
-        sourceLengths: [...new Array<number>(255).keys()].map((i) => (i % 2 === 0 ? 63 : 0)).concat([64]),
+        sourceLengths: [...new Array<number>(255).keys()]
+          .map((i): number => (i % 2 === 0 ? 63 : 0))
+          .concat([64]),
         parity: new Uint8Array(64),
       },
     ];
