@@ -16,7 +16,7 @@ export interface FecClassPolicy {
 
 /** Defaults per class (spec §11.6). */
 export const fecClassPolicies: Readonly<Record<FecClass, Readonly<FecClassPolicy>>> = {
-  interactive: { targetResidualLoss: 0.002, maxRepairRatio: 3 },
+  interactive: { targetResidualLoss: 0.01, maxRepairRatio: 3 },
   media: { targetResidualLoss: 0.005, maxRepairRatio: 1 },
   bulk: { targetResidualLoss: 1, maxRepairRatio: 0 },
 };

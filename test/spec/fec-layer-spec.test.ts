@@ -279,16 +279,24 @@ describe('spec §11 requirements', () => {
     expect(decoder.stats.inconsistentRepairs).toBe(before + 1);
   });
 
-  it('R-FEC-9: bulk sends no repair, interactive protects harder than media, the application overrides', () => {
-    const at = (fecClass: 'interactive' | 'media' | 'bulk', policy = {}) => {
-      const c = new RedundancyController({ fecClass, policy, initialLossRate: 0.3 });
-      return c.parityFor(0, 10);
-    };
-    expect(at('bulk')).toBe(0);
-    expect(at('interactive')).toBeGreaterThan(at('media'));
-    expect(at('media')).toBeLessThanOrEqual(Math.ceil(fecClassPolicies.media.maxRepairRatio * 10));
-    expect(at('interactive', { maxRepairRatio: 0.2 })).toBe(2);
-    expect(at('bulk', { maxRepairRatio: 1, targetResidualLoss: 0.01 })).toBeGreaterThan(0);
+  it('R-FEC-9: each class meets its target within its cap; bulk sends none; the application overrides', () => {
+    const parity = (fecClass: 'interactive' | 'media' | 'bulk', k: number, policy = {}) =>
+      new RedundancyController({ fecClass, policy, initialLossRate: 0.3 }).parityFor(0, k);
+    for (const fecClass of ['interactive', 'media'] as const) {
+      const { targetResidualLoss, maxRepairRatio } = fecClassPolicies[fecClass];
+      for (const k of [1, 4, 10, 16]) {
+        const m = parity(fecClass, k);
+        const cap = Math.ceil(maxRepairRatio * k);
+        expect(m).toBeLessThanOrEqual(cap);
+        if (m < cap) expect(residualLoss(k, m, 0.3, 1)).toBeLessThanOrEqual(targetResidualLoss);
+        if (m > 0) expect(residualLoss(k, m - 1, 0.3, 1)).toBeGreaterThan(targetResidualLoss);
+      }
+    }
+    expect(parity('interactive', 1)).toBe(3); // a thin stream's lone packet: capped at 3 repairs
+    expect(parity('media', 1)).toBe(1);
+    expect(parity('bulk', 10)).toBe(0);
+    expect(parity('interactive', 10, { maxRepairRatio: 0.2 })).toBe(2);
+    expect(parity('bulk', 10, { maxRepairRatio: 1, targetResidualLoss: 0.01 })).toBeGreaterThan(0);
   });
 
   it('R-FEC-10: m is the smallest count meeting the target under the Gilbert model, from the peer report', () => {
