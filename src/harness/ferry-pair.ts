@@ -34,7 +34,7 @@ export interface FerryPairOptions {
 /** Runs an application callback after each endpoint activity, before the simulator drains transmits. */
 class AppEndpoint implements SimEndpoint {
   constructor(
-    readonly endpoint: Pick<Endpoint, 'handleDatagram' | 'handleTimeout' | 'pollTransmit' | 'nextTimeout'>,
+    readonly endpoint: Pick<SimEndpoint, 'handleDatagram' | 'handleTimeout' | 'pollTransmit' | 'nextTimeout'>,
     private readonly afterActivity: (nowMs: number) => void,
   ) {}
   handleDatagram(nowMs: number, from: string, bytes: Uint8Array): void {

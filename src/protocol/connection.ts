@@ -268,8 +268,13 @@ export class Connection {
     while (this.readable.length > 0) {
       const id = this.readable[0]!;
       const message = this.takeFrom(id);
-      if (message) return message;
-      this.readable.shift();
+      if (!message) {
+        this.readable.shift();
+        continue;
+      }
+      // Round-robin: a channel with more ready moves behind the others (no channel starves the rest).
+      if (this.readable[0] === id && this.readable.length > 1) this.readable.push(this.readable.shift()!);
+      return message;
     }
     return undefined;
   }
@@ -278,6 +283,13 @@ export class Connection {
     const channel = this.receiveChannels.get(channelId);
     const message = channel?.pollMessage();
     if (!channel || !message) return undefined;
+    // A drained channel leaves the readable list, so its next message raises `readable` again.
+    if (channel.readyMessages === 0) {
+      const at = this.readable.indexOf(channelId);
+      if (at >= 0) this.readable.splice(at, 1);
+    }
+    this.stats.messagesReceived++;
+    this.stats.payloadBytesReceived += message.data.length;
     this.connectionConsumed += message.data.length;
     if (channel.creditUpdate() !== undefined) this.maxChannelDataPending.add(channelId);
     const connectionLimit = this.connectionConsumed + this.config.connectionWindowBytes;
@@ -286,6 +298,11 @@ export class Connection {
       this.maxDataPending = true;
     }
     return { channelId, messageId: message.messageId, data: message.data };
+  }
+
+  /** Asks the peer for an acknowledgement (a PING, R-FRAME-3): a liveness check or a path probe. */
+  ping(): void {
+    if (this.state === 'open' || this.state === 'closing') this.pingPending = true;
   }
 
   /** The next application event, or undefined. */

@@ -49,6 +49,7 @@ interface Entry {
  */
 export class Endpoint {
   private readonly entries = new Map<string, Entry>();
+  private list: Entry[] | undefined;
   private readonly events: EndpointEvent[] = [];
   private pollCursor = 0;
   readonly stats: EndpointStats = { malformed: 0, unroutable: 0 };
@@ -86,12 +87,12 @@ export class Endpoint {
     return [...this.entries.values()].map((e) => e.connection);
   }
 
-  /** Routes one datagram from `from`. Never throws on peer input. */
-  handleDatagram(nowMs: number, from: string, bytes: Uint8Array): void {
+  /** Routes one datagram from `from`; returns the connection it went to. Never throws on peer input. */
+  handleDatagram(nowMs: number, from: string, bytes: Uint8Array): Connection | undefined {
     const decoded = decodeHeader(bytes);
     if (!decoded.ok) {
       this.stats.malformed++;
-      return;
+      return undefined;
     }
     const id = decoded.value.header.connectionId;
     const key = keyOf(id);
@@ -99,7 +100,7 @@ export class Endpoint {
     if (!entry) {
       if (!this.options.acceptConnections || this.entries.size >= this.maxConnections || id.length === 0) {
         this.stats.unroutable++;
-        return;
+        return undefined;
       }
       const connection = new Connection(nowMs, {
         role: 'server',
@@ -112,11 +113,12 @@ export class Endpoint {
     }
     entry.remote = from; // follow the peer's latest address (path validation arrives with spec §13)
     entry.connection.handleDatagram(nowMs, bytes);
+    return entry.connection;
   }
 
   /** Next datagram from any connection, round-robin so one busy connection cannot starve the rest. */
   pollTransmit(nowMs: number): EndpointTransmit | undefined {
-    const list = [...this.entries.values()];
+    const list = this.entryList();
     for (let i = 0; i < list.length; i++) {
       const entry = list[(this.pollCursor + i) % list.length]!;
       const bytes = entry.connection.pollTransmit(nowMs);
@@ -148,8 +150,18 @@ export class Endpoint {
   }
 
   private reapClosed(): void {
-    for (const [key, entry] of this.entries)
-      if (entry.connection.state === 'closed') this.entries.delete(key);
+    for (const [key, entry] of this.entries) {
+      if (entry.connection.state === 'closed') {
+        this.entries.delete(key);
+        this.list = undefined;
+      }
+    }
+  }
+
+  /** The entries as an array, rebuilt only when connections come or go (pollTransmit runs per datagram). */
+  private entryList(): Entry[] {
+    if (!this.list || this.list.length !== this.entries.size) this.list = [...this.entries.values()];
+    return this.list;
   }
 }
 
