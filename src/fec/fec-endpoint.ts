@@ -47,8 +47,10 @@ export class FecEndpoint {
       return;
     }
     const key = keyOf(decoded.value.header.connectionId);
-    let entry = this.#entries.get(key) ?? this.#attach(key);
+    let entry = this.#entries.get(key);
     if (entry === undefined) {
+      // A connection's layer exists once it has sent or received a DATA packet, and repairs only follow those:
+      // a REPAIR packet for an unknown id is dropped without searching the endpoint's connections.
       if (decoded.value.header.type === PacketType.fecRepair) {
         this.stats.unroutableRepairs++;
         return;
