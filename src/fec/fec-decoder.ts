@@ -7,9 +7,12 @@ export interface FecDecoderOptions {
   maxStoredSources?: number;
   /** Most blocks tracked at once (oldest evicted first). Default 128. */
   maxBlocks?: number;
-  /** Most bytes of sources and repair shards kept together (oldest evicted first). Default 4 MiB. */
+  /** Most bytes of sources and repair shards kept together (oldest evicted first). Default 1 MiB. */
   maxStoredBytes?: number;
-  /** Sources and blocks older than this are dropped, ms: by then retransmission has taken over. Default 2000. */
+  /**
+   * Sources and blocks older than this are dropped, ms. A source and its block's repairs travel together, so what
+   * matters is the block delay plus the path's jitter; by this age retransmission has taken over. Default 1000.
+   */
   maxAgeMs?: number;
   /** Reed-Solomon codec; a new one by default. */
   codec?: ReedSolomonCodec;
@@ -89,8 +92,8 @@ export class FecDecoder {
   constructor(options: FecDecoderOptions = {}) {
     this.#maxStoredSources = positive(options.maxStoredSources ?? 1024, 'maxStoredSources');
     this.#maxBlocks = positive(options.maxBlocks ?? 128, 'maxBlocks');
-    this.#maxStoredBytes = positive(options.maxStoredBytes ?? 4 * 1024 * 1024, 'maxStoredBytes');
-    this.#maxAgeMs = positive(options.maxAgeMs ?? 2000, 'maxAgeMs');
+    this.#maxStoredBytes = positive(options.maxStoredBytes ?? 1024 * 1024, 'maxStoredBytes');
+    this.#maxAgeMs = positive(options.maxAgeMs ?? 1000, 'maxAgeMs');
     this.#codec = options.codec ?? new ReedSolomonCodec();
   }
 

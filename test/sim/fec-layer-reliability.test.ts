@@ -158,7 +158,7 @@ function checkCase(c: Case): void {
 
   expect(closed, 'no connection may close').toEqual([]);
   expect(result.reason, 'run must end by completion, not the cap').toBe('stopped');
-  expect(maxHeldBytes, 'FEC decoder memory (R-FEC-8)').toBeLessThanOrEqual(4 * 1024 * 1024);
+  expect(maxHeldBytes, 'FEC decoder memory (R-FEC-8)').toBeLessThanOrEqual(1024 * 1024);
   for (const side of ['client', 'server'] as const) {
     const peer = other(side);
     expect(sent[side].size).toBe(c[side].messages.length);
