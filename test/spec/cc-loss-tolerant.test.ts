@@ -90,7 +90,7 @@ describe('spec §9.2–9.3 delivery rate and the loss-tolerant controller', () =
     expect(samples.at(-1)!.appLimited).toBe(true); // the last packets left with nothing more to send
   });
 
-  it('R-CC-5: default controller, model and formulas (window 2 × BDP + 3 MSS, pacing floor, background loss)', () => {
+  it('R-CC-5: default controller, model and formulas (window 2 × rate × min RTT + 3 MSS, pacing floor, background loss)', () => {
     const cid = Uint8Array.of(9, 9, 9, 9);
     expect(new Connection(0, { role: 'client', connectionId: cid }).congestion.controller).toBe(
       'loss-tolerant',
@@ -101,6 +101,12 @@ describe('spec §9.2–9.3 delivery rate and the loss-tolerant controller', () =
       config: { congestionControl: 'newreno' },
     });
     expect(reno.congestion.controller).toBe('newreno');
+    const cubic = new Connection(0, {
+      role: 'client',
+      connectionId: cid,
+      config: { congestionControl: 'cubic' },
+    });
+    expect(cubic.congestion.controller).toBe('cubic');
     const given = new Connection(0, {
       role: 'client',
       connectionId: cid,
@@ -116,8 +122,11 @@ describe('spec §9.2–9.3 delivery rate and the loss-tolerant controller', () =
       script.round(r, { bytesInFlight: 1e9 });
     }
     expect(cc.mode).toBe('drain');
+    expect(cc.congestionWindowBytes).toBeCloseTo(2 * 800_000 * 0.05 + 3 * mssBytes, 6);
+    expect(cc.pacingRateBytesPerSec(flat)).toBeCloseTo(800_000 / 2.885, 6);
     script.round(800_000);
-    expect(cc.mode).toBe('probe-bw');
+    expect(cc.mode).toBe('cruise');
+    expect(cc.cruiseRateBytesPerSec).toBeCloseTo(800_000, 6);
     expect(cc.congestionWindowBytes).toBeCloseTo(2 * 800_000 * 0.05 + 3 * mssBytes, 6);
     // Losses and persistent congestion do not touch the window directly.
     script.cc.onPacketsLost(
@@ -126,18 +135,22 @@ describe('spec §9.2–9.3 delivery rate and the loss-tolerant controller', () =
       true,
     );
     expect(cc.congestionWindowBytes).toBeCloseTo(2 * 800_000 * 0.05 + 3 * mssBytes, 6);
-    // Background loss: one flat round losing 3 of 10 packets (the one above counts too: 4 of 11).
+    // Background loss: one round without a queue losing 3 of 10 packets (the one above counts too: 4 of 11).
     script.round(560_000, { packets: 7, lost: 3 });
     expect(cc.backgroundLoss).toBeCloseTo(4 / 11 / 8, 9);
-    // Samples are scaled by 1 / (1 − b): a sample above the max shows it.
-    script.round(900_000, { packets: 10 });
+    // Samples are scaled by 1 / (1 − b) (b as of the sample): a sample above the max shows it.
     const b = cc.backgroundLoss;
+    script.round(900_000, { packets: 10 });
     expect(cc.bottleneckBandwidthBytesPerSec).toBeCloseTo(900_000 / (1 - b), 6);
     // The bandwidth filter keeps 10 rounds: the 900 000 sample ages out after 10 rounds of lower ones.
     for (let i = 0; i < 9; i++) script.round(700_000, { packets: 10 });
     expect(cc.bottleneckBandwidthBytesPerSec).toBeCloseTo(900_000 / (1 - b), 6);
     script.round(700_000, { packets: 10 });
     expect(cc.bottleneckBandwidthBytesPerSec).toBeLessThan(800_000);
+    // In STARTUP the background loss is learnt with weight 1/2.
+    const early = new CcScript(new LossTolerant({ maxDatagramBytes: mssBytes }));
+    early.round(100_000, { packets: 7, lost: 3, bytesInFlight: 1e9 });
+    expect((early.cc as LossTolerant).backgroundLoss).toBeCloseTo(0.3 / 2, 9);
     // The window never goes below 4 × MSS after STARTUP, however small the model.
     const tiny = new CcScript(new LossTolerant({ maxDatagramBytes: mssBytes }));
     for (const r of [1000, 1000, 1000, 1000, 1000]) tiny.round(r);
@@ -145,32 +158,110 @@ describe('spec §9.2–9.3 delivery rate and the loss-tolerant controller', () =
     expect(tiny.cc.congestionWindowBytes).toBe(4 * mssBytes);
   });
 
-  it('R-CC-6: queueing (latest and smoothed RTT > 1.25 × min + 2 ms) with loss > background + 2% backs off 0.85', () => {
+  it('R-CC-6: a round with a queue (every RTT > min + 2 + min(¼ min, 20) ms) and loss > background + 2% cuts 0.85', () => {
     const atBoundary = (rtt: CcRtt, lost: number): number => {
       const script = new CcScript(new LossTolerant({ maxDatagramBytes: mssBytes }));
       for (const r of [100_000, 200_000, 400_000, 800_000, 800_000, 800_000, 800_000, 800_000]) {
-        script.round(r, { rtt: flat });
+        script.round(r, { rtt: flat, bytesInFlight: 1e9 });
       }
+      script.round(800_000, { rtt: flat }); // DRAIN → CRUISE at 800 000
       script.round(100_000, { packets: 100 - lost, lost, rtt });
-      return (script.cc as LossTolerant).bottleneckBandwidthBytesPerSec;
+      return (script.cc as LossTolerant).cruiseRateBytesPerSec;
     };
-    const over = { latestRttMs: 64.6, smoothedRttMs: 64.6, minRttMs: 50 };
+    const over = { latestRttMs: 64.6, smoothedRttMs: 64.6, minRttMs: 50 }; // threshold 50 + 2 + 12.5
     expect(atBoundary(over, 3)).toBeCloseTo(0.85 * 800_000, 6);
-    expect(atBoundary({ ...over, latestRttMs: 64.5 }, 3)).toBeCloseTo(800_000, 6); // not above 1.25 × 50 + 2
-    expect(atBoundary({ ...over, smoothedRttMs: 50 }, 3)).toBeCloseTo(800_000, 6); // one inflated RTT is noise
-    expect(atBoundary(over, 2)).toBeCloseTo(800_000, 6); // 2% is not above background 0 + 2%
-    expect(atBoundary(flat, 30)).toBeCloseTo(800_000, 6); // loss without queueing is random loss
-    // In STARTUP congestion also ends STARTUP.
+    expect(atBoundary(over, 2)).not.toBeCloseTo(0.85 * 800_000, 0); // 2% is not above background 0 + 2%
+    expect(atBoundary(flat, 30)).toBeGreaterThan(0.99 * 800_000); // loss without a queue is random loss
+    // At or below the threshold it is not a queue: the PD step of R-CC-7 applies instead of the cut.
+    const below = { latestRttMs: 64.5, smoothedRttMs: 64.5, minRttMs: 50 };
+    expect(atBoundary(below, 3)).not.toBeCloseTo(0.85 * 800_000, 0);
+    // The threshold is capped at 20 ms + 2 ms on long paths: at min RTT 400 ms, 423 ms is a queue.
+    const long = new CcScript(new LossTolerant({ maxDatagramBytes: mssBytes }));
+    long.rtt = { latestRttMs: 400, smoothedRttMs: 400, minRttMs: 400 };
+    for (const r of [100_000, 200_000, 400_000, 800_000, 800_000, 800_000, 800_000, 800_000]) {
+      long.round(r, { bytesInFlight: 1e9 });
+    }
+    long.round(800_000);
+    expect((long.cc as LossTolerant).mode).toBe('cruise');
+    long.round(100_000, {
+      packets: 97,
+      lost: 3,
+      rtt: { latestRttMs: 423, smoothedRttMs: 423, minRttMs: 400 },
+    });
+    expect((long.cc as LossTolerant).cruiseRateBytesPerSec).toBeCloseTo(0.85 * 800_000, 6);
+    // In STARTUP a queue (with or without loss) ends STARTUP.
     const startup = new CcScript(new LossTolerant({ maxDatagramBytes: mssBytes }));
     startup.round(100_000, { rtt: flat });
     startup.round(200_000, { rtt: flat });
     expect((startup.cc as LossTolerant).mode).toBe('startup');
     startup.round(200_000, { lost: 5, rtt: over, bytesInFlight: 1e9 });
     expect((startup.cc as LossTolerant).mode).toBe('drain');
-    expect((startup.cc as LossTolerant).bottleneckBandwidthBytesPerSec).toBeCloseTo(200_000, 6); // max(0.85 × 200k, sample)
     // NewReno, for contrast, reduces on any loss (R-CC-2).
     const reno = new NewReno({ maxDatagramBytes: 1200 });
     reno.onPacketsLost(10, [{ packetNumber: 0, sizeBytes: 1200, timeSentMs: 5, appLimited: false }], false);
     expect(reno.congestionWindowBytes).toBe(6000);
+  });
+
+  it('R-CC-7: cruise steers towards α = 8 MSS of own bytes queued; a large queue cuts; no queue grows 12.5%', () => {
+    const alpha = 8 * mssBytes;
+    const cruise = (): CcScript => {
+      const script = new CcScript(new LossTolerant({ maxDatagramBytes: mssBytes }));
+      for (const r of [100_000, 200_000, 400_000, 800_000, 800_000, 800_000, 800_000, 800_000]) {
+        script.round(r, { rtt: flat, bytesInFlight: 1e9 });
+      }
+      script.round(800_000, { rtt: flat });
+      return script;
+    };
+    const rateOf = (script: CcScript) => (script.cc as LossTolerant).cruiseRateBytesPerSec;
+    // PD step: q = 800 000 × 0.014 = 11 200 B > α; then Q = 20 ms adds the trend term.
+    const pd = cruise();
+    pd.round(800_000, { rtt: { latestRttMs: 64, smoothedRttMs: 64, minRttMs: 50 } });
+    const r1 = 800_000 + (0.15 * (alpha - 11_200) * 1000) / 50;
+    expect(rateOf(pd)).toBeCloseTo(r1, 6);
+    pd.round(800_000, { rtt: { latestRttMs: 70, smoothedRttMs: 70, minRttMs: 50 } });
+    const q2 = r1 * 0.02;
+    expect(rateOf(pd)).toBeCloseTo(r1 + ((0.15 * (alpha - q2) - 0.5 * (q2 - 11_200)) * 1000) / 50, 3);
+    // Large queue: Q = 40 ms > 2 × 14.5 ms → rate = min(rate, D) × max(0.5, 1 − 40/50).
+    const big = cruise();
+    big.round(600_000, { rtt: { latestRttMs: 90, smoothedRttMs: 90, minRttMs: 50 } });
+    expect(rateOf(big)).toBeCloseTo(600_000 * 0.5, 6);
+    // No queue for two rounds: 12.5% of the delivered rate, capped at 4 α / min RTT.
+    const free = cruise();
+    free.round(800_000, { rtt: flat });
+    expect(rateOf(free)).toBeCloseTo(800_000 + (0.15 * alpha * 1000) / 50, 6); // first free round: PD
+    free.round(800_000, { rtt: flat });
+    expect(rateOf(free)).toBeCloseTo(Math.min(800_000 * 1.125, 800_000 + (4 * alpha * 1000) / 50), 6);
+    // The PD step never more than halves the rate, and the floor is 4 MSS per min RTT.
+    const halve = cruise();
+    halve.round(800_000, { rtt: { latestRttMs: 78, smoothedRttMs: 78, minRttMs: 50 } }); // q = 22 400, Q < 29
+    expect(rateOf(halve)).toBeGreaterThanOrEqual(400_000);
+    const floor = cruise();
+    for (let i = 0; i < 30; i++)
+      floor.round(10_000, { rtt: { latestRttMs: 100, smoothedRttMs: 100, minRttMs: 50 } });
+    expect(rateOf(floor)).toBeGreaterThanOrEqual((4 * mssBytes * 1000) / 50 - 1e-6);
+  });
+
+  it('R-CC-8: min RTT falls with any lower sample; 3 rounds above 2 × min + 5 ms re-learn it (path change)', () => {
+    const script = new CcScript(new LossTolerant({ maxDatagramBytes: mssBytes }));
+    const cc = script.cc as LossTolerant;
+    for (const r of [100_000, 200_000, 400_000, 800_000, 800_000, 800_000, 800_000, 800_000]) {
+      script.round(r, { rtt: flat, bytesInFlight: 1e9 });
+    }
+    script.round(800_000, { rtt: flat });
+    expect(cc.minRttMs).toBe(50);
+    const at = (ms: number) => ({ latestRttMs: ms, smoothedRttMs: ms, minRttMs: 50 });
+    // Two elevated rounds, then one at 104 ms (not above 2 × 50 + 5): the count restarts.
+    script.round(800_000, { rtt: at(300) });
+    script.round(800_000, { rtt: at(300) });
+    script.round(800_000, { rtt: at(104) });
+    script.round(800_000, { rtt: at(300) });
+    script.round(800_000, { rtt: at(300) });
+    expect(cc.minRttMs).toBe(50);
+    script.round(800_000, { rtt: at(310) });
+    expect(cc.minRttMs).toBe(310); // the last elevated round's minimum
+    expect(cc.mode).toBe('cruise');
+    expect(cc.cruiseRateBytesPerSec).toBeCloseTo(cc.bottleneckBandwidthBytesPerSec, 6);
+    script.round(800_000, { rtt: at(40) });
+    expect(cc.minRttMs).toBe(40); // a shorter path at once
   });
 });

@@ -8,35 +8,54 @@ export interface LossTolerantOptions {
   maxDatagramBytes: number;
 }
 
-/** Startup gain 2/ln 2, as BBR: doubles the delivery rate each round trip. */
+/** Startup gain: doubles the delivery rate each round trip (BBR's 2/ln 2 overshoots a one-BDP buffer). */
 const startupGain = 2.885;
-/** Probe-bandwidth pacing gains, one phase per min RTT (BBR's ProbeBW cycle). */
-const probeGains = [1.25, 0.75, 1, 1, 1, 1, 1, 1] as const;
-/** Window = this × estimated BDP, plus a few packets for ACK aggregation. */
+/** Window = this × the cruising rate × min RTT, plus a few packets for ACK aggregation. */
 const cwndGain = 2;
+/** RTT samples in a row above the queueing threshold that end STARTUP (R-CC-5). */
+const startupQueuedSamples = 8;
 /** Bandwidth filter length in round trips. */
 const bandwidthWindowRounds = 10;
-/** Weight of one round in the background-loss estimate. */
+/** Weight of one round in the background-loss estimate (STARTUP learns faster: its samples depend on it). */
 const backgroundLossWeight = 1 / 8;
+const startupBackgroundLossWeight = 1 / 2;
 /** Cap of the background loss the estimate may assume. */
 const maxBackgroundLoss = 0.5;
-/** Bandwidth multiplier applied when a round shows congestion (queueing together with excess loss). */
+/** Rate multiplier applied when a round shows congestion (queueing together with excess loss), R-CC-6. */
 const congestionBackoff = 0.85;
+/** Bytes of its own each flow aims to keep in the bottleneck queue, in datagrams (R-CC-7). */
+const queueTargetDatagrams = 8;
+/** Share of the queue error corrected per round (R-CC-7); below 1/4 the loop settles without oscillating. */
+const queueGain = 0.15;
+/** Share of the queue's growth over the last round taken back per round (R-CC-7), damping the loop. */
+const queueTrendGain = 0.5;
+/** Cruising-rate growth per round while the path shows no queue (R-CC-7). */
+const freeGrowth = 1.125;
+/** Cap of that growth per round, in multiples of α (R-CC-7). */
+const freeGrowthMaxTargets = 4;
+/** Rounds in a row whose smallest RTT is far above the minimum before the minimum is re-learnt (R-CC-8). */
+const pathChangeRounds = 3;
 
 /**
- * Ferry's loss-tolerant, model-based congestion controller (spec §9.3, R-CC-5): it estimates the bottleneck
- * bandwidth from delivery-rate samples and the minimum RTT, as BBR does, and paces at the estimate. Random loss is
- * not read as congestion: delivery-rate samples are scaled by the path's background loss rate, which is learnt
- * only in rounds without queueing delay, so a 30% lossy path keeps ≈ (1 − loss) of its capacity. Loss counts as
- * congestion only together with evidence of queueing (RTT above the minimum) and a loss rate above background;
- * the window cap of twice the estimated BDP bounds the queue it can build (no bufferbloat).
+ * Ferry's loss-tolerant, model-based congestion controller (spec §9.3, R-CC-5..8). It estimates the bottleneck
+ * bandwidth from delivery-rate samples and the minimum RTT, as BBR does, and paces at a cruising rate. Random
+ * loss is not read as congestion: samples are scaled by the path's background loss rate, learnt only in rounds
+ * without a queue, so a 30% lossy path keeps ≈ (1 − loss) of its capacity. In cruise the rate is steered to keep
+ * a few datagrams of its own in the bottleneck queue (as TCP Vegas): flows sharing a queue see the same queueing
+ * delay, so they converge to equal rates, and the standing queue stays a few packets per flow (no bufferbloat).
+ * Loss counts as congestion only with a queue and a loss rate above background; a large queue halves the rate;
+ * a lasting jump of the RTT is taken for a path change and the min RTT re-learnt.
  */
 export class LossTolerant implements CongestionController {
   readonly name = 'loss-tolerant';
   /** Current phase. */
-  mode: 'startup' | 'drain' | 'probe-bw' = 'startup';
+  mode: 'startup' | 'drain' | 'cruise' = 'startup';
   /** Background (non-congestive) loss rate estimate. */
   backgroundLoss = 0;
+  /** Cruising pacing rate (bytes/s), 0 before cruise. */
+  cruiseRateBytesPerSec = 0;
+  /** The model's minimum RTT (ms): the smallest sample, re-measured periodically and after a path change (R-CC-8). */
+  minRttMs = Number.POSITIVE_INFINITY;
   private readonly maxDatagramBytes: number;
   private readonly initialWindowBytes: number;
   private readonly minWindowBytes: number;
@@ -46,11 +65,15 @@ export class LossTolerant implements CongestionController {
   private roundAckedBytes = 0;
   private roundLostBytes = 0;
   private roundAppLimited = true;
+  private roundMinRttMs = Number.POSITIVE_INFINITY;
+  private roundRateSum = 0;
+  private roundRateCount = 0;
+  private elevatedRounds = 0;
+  private freeRounds = 0;
+  private queuedSamples = 0;
+  private lastOwnQueueBytes = Number.POSITIVE_INFINITY;
   private fullBandwidth = 0;
   private fullBandwidthRounds = 0;
-  private cycleIndex = 0;
-  private cycleStartMs = 0;
-  private minRttMs = Number.POSITIVE_INFINITY;
   private latestRttMs = 0;
   private smoothedRttMs = 0;
   private bytesInFlight = 0;
@@ -64,19 +87,28 @@ export class LossTolerant implements CongestionController {
     this.minWindowBytes = 4 * this.maxDatagramBytes;
   }
 
+  /** α of R-CC-7: bytes of its own the flow keeps in the bottleneck queue. */
+  private queueTargetBytes(): number {
+    return queueTargetDatagrams * this.maxDatagramBytes;
+  }
+
   /** Estimated bottleneck bandwidth (bytes/s), 0 before the first sample. */
   get bottleneckBandwidthBytesPerSec(): number {
     return this.bandwidth.best(this.round);
   }
 
-  private bdpBytes(): number {
-    const bw = this.bottleneckBandwidthBytesPerSec;
-    if (bw === 0 || !Number.isFinite(this.minRttMs)) return 0;
-    return (bw * this.minRttMs) / 1000;
+  /** The rate the model works with: the cruising rate in cruise, the bandwidth estimate before. */
+  private modelRate(): number {
+    return this.mode === 'cruise' ? this.cruiseRateBytesPerSec : this.bottleneckBandwidthBytesPerSec;
+  }
+
+  private bdpBytes(rate: number): number {
+    if (rate === 0 || !Number.isFinite(this.minRttMs)) return 0;
+    return (rate * this.minRttMs) / 1000;
   }
 
   get congestionWindowBytes(): number {
-    const bdp = this.bdpBytes();
+    const bdp = this.bdpBytes(this.modelRate());
     if (bdp === 0) return this.initialWindowBytes;
     const gain = this.mode === 'startup' ? startupGain : cwndGain;
     const window = gain * bdp + 3 * this.maxDatagramBytes;
@@ -85,17 +117,17 @@ export class LossTolerant implements CongestionController {
     return Math.max(window, floor);
   }
 
-  private pacingGain(): number {
-    if (this.mode === 'startup') return startupGain;
-    if (this.mode === 'drain') return 1 / startupGain;
-    return probeGains[this.cycleIndex]!;
-  }
-
   pacingRateBytesPerSec(rtt: CcRtt): number | undefined {
     const bw = this.bottleneckBandwidthBytesPerSec;
+    const rate =
+      this.mode === 'startup'
+        ? startupGain * bw
+        : this.mode === 'drain'
+          ? bw / startupGain
+          : this.cruiseRateBytesPerSec;
     // Floor: the initial window per RTT, so application-limited (thin) traffic is never paced below its bursts.
     const floor = (this.initialWindowBytes * 1000) / Math.max(rtt.smoothedRttMs, 1);
-    return Math.max(this.pacingGain() * bw, floor);
+    return Math.max(rate, floor);
   }
 
   onPacketSent(_nowMs: number, _packet: CcPacket, bytesInFlight: number): void {
@@ -103,28 +135,69 @@ export class LossTolerant implements CongestionController {
   }
 
   onPacketsAcked(
-    nowMs: number,
+    _nowMs: number,
     packets: readonly CcPacket[],
     rtt: CcRtt,
     bytesInFlight: number,
     sample: RateSample | undefined,
   ): void {
     this.bytesInFlight = bytesInFlight;
-    this.minRttMs = rtt.minRttMs;
     this.latestRttMs = rtt.latestRttMs;
     this.smoothedRttMs = rtt.smoothedRttMs;
+    this.onRttSample(rtt.latestRttMs);
     for (const p of packets) this.roundAckedBytes += p.sizeBytes;
     if (!sample) return;
-    if (!sample.appLimited) this.roundAppLimited = false;
+    // R-CC-5: scale by the background loss so random loss does not shrink the estimate.
+    const bw = sample.deliveryRateBytesPerSec / (1 - this.backgroundLoss);
+    if (!sample.appLimited) {
+      this.roundAppLimited = false;
+      this.roundRateSum += bw;
+      this.roundRateCount++;
+    }
     if (sample.priorDeliveredBytes >= this.nextRoundDeliveredBytes) {
       this.nextRoundDeliveredBytes = sample.priorDeliveredBytes + sample.deliveredBytes;
       this.onRoundEnd();
     }
-    // R-CC-5: scale by the background loss so random loss does not shrink the estimate.
-    const bw = sample.deliveryRateBytesPerSec / (1 - this.backgroundLoss);
     if (!sample.appLimited || bw >= this.bottleneckBandwidthBytesPerSec)
       this.bandwidth.update(bw, this.round);
-    this.advancePhase(nowMs);
+    if (this.mode === 'drain' && this.bytesInFlight <= this.bdpBytes(this.bottleneckBandwidthBytesPerSec)) {
+      this.mode = 'cruise';
+      this.cruiseRateBytesPerSec = this.bottleneckBandwidthBytesPerSec;
+    }
+  }
+
+  /** R-CC-8: the min RTT is the smallest sample (lowered at once; raised only by a path change). */
+  private onRttSample(sampleMs: number): void {
+    if (!(sampleMs > 0)) return;
+    if (sampleMs < this.minRttMs) this.minRttMs = sampleMs;
+    if (sampleMs < this.roundMinRttMs) this.roundMinRttMs = sampleMs;
+    // STARTUP leaves as soon as 8 samples in a row show a queue (one delayed ACK cannot), before it fills it.
+    this.queuedSamples = sampleMs > this.minRttMs + this.queueThresholdMs() ? this.queuedSamples + 1 : 0;
+    if (this.mode === 'startup' && this.queuedSamples >= startupQueuedSamples) this.mode = 'drain';
+  }
+
+  /**
+   * Queueing delay that counts as a queue (R-CC-6): a quarter of the min RTT, at most 20 ms, plus 2 ms. The cap
+   * keeps a long path's buffer visible: 25% of a 500 ms RTT is more than most bottleneck queues can hold.
+   */
+  private queueThresholdMs(): number {
+    return 2 + Math.min(0.25 * this.minRttMs, 20);
+  }
+
+  /** After a path change (R-CC-8): cruise at the bandwidth the model knows, or start over without one. */
+  private restartOnNewPath(): void {
+    this.queuedSamples = 0;
+    this.freeRounds = 0;
+    this.lastOwnQueueBytes = Number.POSITIVE_INFINITY;
+    const bw = this.bottleneckBandwidthBytesPerSec;
+    if (bw > 0) {
+      this.mode = 'cruise';
+      this.cruiseRateBytesPerSec = bw;
+      return;
+    }
+    this.mode = 'startup';
+    this.fullBandwidth = 0;
+    this.fullBandwidthRounds = 0;
   }
 
   onPacketsLost(_nowMs: number, packets: readonly CcPacket[]): void {
@@ -135,48 +208,117 @@ export class LossTolerant implements CongestionController {
     this.roundLostBytes = Math.max(0, this.roundLostBytes - packet.sizeBytes);
   }
 
-  /** Once per round trip: learn the background loss, detect congestion, check whether startup filled the pipe. */
+  /** Once per round trip: learn the background loss, detect congestion and path changes, steer the rate. */
   private onRoundEnd(): void {
     this.round++;
     const resolved = this.roundAckedBytes + this.roundLostBytes;
     const lossRate = resolved > 0 ? this.roundLostBytes / resolved : 0;
-    const queueing =
-      this.latestRttMs > this.minRttMs * 1.25 + 2 && this.smoothedRttMs > this.minRttMs * 1.25 + 2;
+    // A queue that lasted the whole round: even its smallest RTT sample was well above the minimum (a delayed ACK
+    // can inflate one sample, not all of them).
+    const queueing = this.roundMinRttMs > this.minRttMs + this.queueThresholdMs();
+    let congested = false;
     if (resolved > 0) {
       if (!queueing) {
-        const next = this.backgroundLoss + (lossRate - this.backgroundLoss) * backgroundLossWeight;
+        const weight = this.mode === 'startup' ? startupBackgroundLossWeight : backgroundLossWeight;
+        const next = this.backgroundLoss + (lossRate - this.backgroundLoss) * weight;
         this.backgroundLoss = Math.min(maxBackgroundLoss, Math.max(0, next));
       } else if (lossRate > this.backgroundLoss + 0.02) {
-        // R-CC-6: loss above background while the queue grows is congestion: back off the model.
-        const reduced = this.bottleneckBandwidthBytesPerSec * congestionBackoff;
-        this.bandwidth.reset();
-        this.bandwidth.update(reduced, this.round);
-        if (this.mode === 'startup') this.mode = 'drain';
+        congested = true; // R-CC-6: loss above background while the queue grows
       }
     }
-    if (this.mode === 'startup' && !this.roundAppLimited) {
-      const bw = this.bottleneckBandwidthBytesPerSec;
-      if (bw >= this.fullBandwidth * 1.25) {
-        this.fullBandwidth = bw;
-        this.fullBandwidthRounds = 0;
-      } else if (++this.fullBandwidthRounds >= 3) {
-        this.mode = 'drain';
-      }
+    // The latest sample is the freshest view of the queue; the round's smallest says whether it ever emptied.
+    const queueDelayMs = Math.max(0, this.latestRttMs - this.minRttMs);
+    if (!this.detectPathChange()) {
+      if (this.mode === 'startup') this.steerStartup(congested || queueing);
+      else if (this.mode === 'cruise') this.steerCruise(congested, queueDelayMs);
     }
     this.roundAckedBytes = 0;
     this.roundLostBytes = 0;
     this.roundAppLimited = true;
+    this.roundMinRttMs = Number.POSITIVE_INFINITY;
+    this.roundRateSum = 0;
+    this.roundRateCount = 0;
   }
 
-  private advancePhase(nowMs: number): void {
-    if (this.mode === 'drain' && this.bytesInFlight <= this.bdpBytes()) {
-      this.mode = 'probe-bw';
-      this.cycleIndex = 2; // start cruising; probing comes round
-      this.cycleStartMs = nowMs;
+  /** R-CC-8: a round minimum above 2 × min RTT + 5 ms for 3 rounds is a longer path: re-learn, carry on. */
+  private detectPathChange(): boolean {
+    if (!Number.isFinite(this.roundMinRttMs) || !(this.roundMinRttMs > 2 * this.minRttMs + 5)) {
+      this.elevatedRounds = 0;
+      return false;
     }
-    if (this.mode === 'probe-bw' && nowMs - this.cycleStartMs >= this.minRttMs) {
-      this.cycleIndex = (this.cycleIndex + 1) % probeGains.length;
-      this.cycleStartMs = nowMs;
+    if (++this.elevatedRounds < pathChangeRounds) return false;
+    this.minRttMs = this.roundMinRttMs; // the latest round's: earlier ones may straddle the change
+    this.elevatedRounds = 0;
+    this.restartOnNewPath();
+    return true;
+  }
+
+  /** STARTUP ends on congestion, on a queue (delay-based exit) or when the bandwidth stops growing 25% a round. */
+  private steerStartup(queueOrCongestion: boolean): void {
+    if (queueOrCongestion) {
+      this.mode = 'drain';
+      return;
     }
+    if (this.roundAppLimited) return;
+    const bw = this.bottleneckBandwidthBytesPerSec;
+    if (bw >= this.fullBandwidth * 1.25) {
+      this.fullBandwidth = bw;
+      this.fullBandwidthRounds = 0;
+    } else if (++this.fullBandwidthRounds >= 3) {
+      this.mode = 'drain';
+    }
+  }
+
+  /**
+   * R-CC-7: cruise. Congestion multiplies the rate by 0.85 (R-CC-6). Otherwise, after a round that was not
+   * application-limited, the rate becomes the round's mean delivery rate D plus g × (α − q) / min RTT, where
+   * q = rate × queueing delay estimates this flow's bytes in the bottleneck queue and α is its target (a PD step
+   * towards q = α: flows sharing a queue see one queueing delay, so they settle at equal rates). A queue above
+   * twice the queueing threshold cuts the rate to max(½, 1 − delay / min RTT) of what was delivered; two rounds
+   * without any queue grow it by 12.5% (at most 4 α) a round, to find capacity that appeared.
+   */
+  private steerCruise(congested: boolean, queueDelayMs: number): void {
+    const rate = this.cruiseRateBytesPerSec;
+    const floor = (this.minWindowBytes * 1000) / this.minRttMs;
+    if (congested) {
+      this.cruiseRateBytesPerSec = Math.max(floor, rate * congestionBackoff);
+      return;
+    }
+    if (this.roundAppLimited || this.roundRateCount === 0 || !Number.isFinite(queueDelayMs)) return;
+    const delivered = this.roundRateSum / this.roundRateCount;
+    if (queueDelayMs > 2 * this.queueThresholdMs()) {
+      // A large queue (a newcomer's startup, a slower bottleneck): halve, so the queue empties and every flow
+      // sharing it sees the true min RTT.
+      const cut = Math.max(0.5, 1 - queueDelayMs / this.minRttMs);
+      this.cruiseRateBytesPerSec = Math.max(floor, Math.min(rate, delivered) * cut);
+      this.freeRounds = 0;
+      this.lastOwnQueueBytes = Number.POSITIVE_INFINITY;
+      return;
+    }
+    const targetBytes = this.queueTargetBytes();
+    const ownQueueBytes = (rate * Math.max(0, queueDelayMs)) / 1000;
+    let next: number;
+    const free = queueDelayMs <= 1 && this.roundMinRttMs <= this.minRttMs + 1 && ownQueueBytes < targetBytes;
+    this.freeRounds = free ? this.freeRounds + 1 : 0;
+    if (this.freeRounds >= 2) {
+      // No queue for two rounds: capacity to take. Growth is from what was delivered, by 12.5% but at most 4 α a
+      // round, so one round's overshoot stays small even where the buffer is a small part of the BDP.
+      next = Math.max(
+        rate,
+        Math.min(
+          delivered * freeGrowth,
+          delivered + (freeGrowthMaxTargets * targetBytes * 1000) / this.minRttMs,
+        ),
+      );
+    } else {
+      // Proportional-derivative step towards α of own bytes queued: the derivative term damps the loop.
+      const trendBytes = Number.isFinite(this.lastOwnQueueBytes) ? ownQueueBytes - this.lastOwnQueueBytes : 0;
+      next =
+        rate +
+        ((queueGain * (targetBytes - ownQueueBytes) - queueTrendGain * trendBytes) * 1000) / this.minRttMs;
+      next = Math.max(next, rate / 2); // at most halve per round outside congestion
+    }
+    this.lastOwnQueueBytes = ownQueueBytes;
+    this.cruiseRateBytesPerSec = Math.max(floor, next);
   }
 }

@@ -33,6 +33,8 @@ export class Pacer {
   onSend(nowMs: number, sizeBytes: number, rateBytesPerSec: number | undefined): void {
     if (rateBytesPerSec === undefined || !(rateBytesPerSec > 0)) return;
     this.refill(nowMs, rateBytesPerSec);
-    this.tokensBytes -= sizeBytes;
+    // The debt is capped at one burst: packets that leave regardless of the pacer (probes, copies) or a rate
+    // that just fell must not hold paced data back for longer than one burst takes at the rate (R-CC-3).
+    this.tokensBytes = Math.max(this.tokensBytes - sizeBytes, -this.burstBytes);
   }
 }
