@@ -1,16 +1,32 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { CcRtt } from '../../src/protocol/cc/congestion-controller.ts';
 import { LossTolerant } from '../../src/protocol/cc/loss-tolerant.ts';
 import { NewReno } from '../../src/protocol/cc/new-reno.ts';
 import { type BottleneckOptions, runBottleneck } from './cc-bottleneck.ts';
 import { CcScript, mssBytes } from './cc-script.ts';
+
+/** Three distinct RTT samples a hair above `rtt.latestRttMs`, so the next round is not sparse and the recent
+ * samples show its queue (R-CC-5, R-CC-7). */
+function fillSamples(script: CcScript, rtt: CcRtt): void {
+  for (const extra of [0.03, 0.02, 0.01]) {
+    script.cc.onPacketsAcked(
+      script.nowMs,
+      [],
+      { ...rtt, latestRttMs: rtt.latestRttMs + extra },
+      0,
+      undefined,
+    );
+  }
+}
 
 // The loss-tolerant controller alone (spec §9.3, R-CC-5 and R-CC-6), driven by scripted feedback and by a
 // packet-level bottleneck with random loss (cc-bottleneck.ts).
 
 const initialWindowBytes = 12_000; // min(10 × 1200, max(14720, 2 × 1200)), as NewReno (R-CC-2)
 const flat = { latestRttMs: 50, smoothedRttMs: 50, minRttMs: 50 };
-const queued = { latestRttMs: 80, smoothedRttMs: 80, minRttMs: 50 }; // 80 > 1.25 × 50 + 2
+// 90 > 50 + 2 + 12.5 + 20: a queue even in a round with a single (possibly delayed) sample.
+const queued = { latestRttMs: 90, smoothedRttMs: 90, minRttMs: 50 };
 
 /** A controller brought to CRUISE with a bandwidth estimate and cruising rate of `rate`, no background loss. */
 function cruising(rate: number): CcScript {
@@ -59,9 +75,9 @@ describe('LossTolerant', () => {
     expect(cc.mode).toBe('drain');
     script.round(800_000, { bytesInFlight: 40_000 });
     expect(cc.mode).toBe('cruise');
-    expect(cc.cruiseRateBytesPerSec).toBeCloseTo(800_000, 6); // cruise starts at the bandwidth estimate
-    expect(cc.congestionWindowBytes).toBeCloseTo(2 * 40_000 + 3 * mssBytes, 6);
-    expect(cc.pacingRateBytesPerSec(flat)).toBeCloseTo(800_000, 6);
+    expect(cc.cruiseRateBytesPerSec).toBeCloseTo(720_000, 6); // cruise starts at 0.9 × the bandwidth estimate
+    expect(cc.congestionWindowBytes).toBeCloseTo(2 * 36_000 + 3 * mssBytes, 6);
+    expect(cc.pacingRateBytesPerSec(flat)).toBeCloseTo(720_000, 6);
   });
 
   it('(a) over a bottleneck without loss, STARTUP finds the rate and the model settles on it', () => {
@@ -138,39 +154,42 @@ describe('LossTolerant', () => {
   it('(c) a queue and loss above background: the cruising rate backs off by 0.85 per round', () => {
     const script = cruising(800_000);
     const cc = lossTolerant(script);
-    expect(cc.cruiseRateBytesPerSec).toBeCloseTo(800_000, 6);
+    expect(cc.cruiseRateBytesPerSec).toBeCloseTo(720_000, 6);
     const seen: number[] = [];
     for (let round = 0; round < 4; round++) {
       script.round(500_000, { packets: 10, lost: 2, rtt: queued });
       seen.push(cc.cruiseRateBytesPerSec);
     }
-    expect(seen).toEqual([680_000, 578_000, 491_300, 417_605].map((x) => expect.closeTo(x, 3)));
+    expect(seen).toEqual([612_000, 520_200, 442_170, 375_844.5].map((x) => expect.closeTo(x, 3)));
     expect(cc.backgroundLoss).toBe(0); // rounds with queueing teach nothing about random loss
     // Loss alone is not congestion: it is learnt as background loss and the rate is not cut.
     const lossOnly = cruising(800_000);
     for (let round = 0; round < 4; round++) lossOnly.round(560_000, { packets: 8, lost: 2, rtt: flat });
-    expect(lossTolerant(lossOnly).cruiseRateBytesPerSec).toBeGreaterThanOrEqual(800_000 * 0.99);
+    expect(lossTolerant(lossOnly).cruiseRateBytesPerSec).toBeGreaterThanOrEqual(720_000);
     expect(lossTolerant(lossOnly).backgroundLoss).toBeGreaterThan(0.05);
   });
 
   it('(f) cruise keeps α of its own bytes queued: above it the rate falls, without a queue it grows 12.5%', () => {
     const alpha = 8 * mssBytes;
-    // Queue delay 10 ms at 800 000 B/s: 8 000 B queued < α = 9 600 B, so the rate rises (PD step, no trend yet).
+    // Cruise entered at 0.9 × 800 000 B/s. Queue delay 10 ms: 7 200 B queued < α = 9 600 B: the rate rises.
     const low = cruising(800_000);
+    fillSamples(low, { latestRttMs: 60, smoothedRttMs: 60, minRttMs: 50 });
     low.round(800_000, { rtt: { latestRttMs: 60, smoothedRttMs: 60, minRttMs: 50 } });
     expect(lossTolerant(low).cruiseRateBytesPerSec).toBeCloseTo(
-      800_000 + (0.15 * (alpha - 8000) * 1000) / 50,
+      720_000 + (0.15 * (alpha - 7200) * 1000) / 50,
       6,
     );
-    // 20 ms: 16 000 B queued > α, the rate falls.
+    // 20 ms: 14 400 B queued > α, the rate falls.
     const high = cruising(800_000);
+    fillSamples(high, { latestRttMs: 70, smoothedRttMs: 70, minRttMs: 50 });
     high.round(800_000, { rtt: { latestRttMs: 70, smoothedRttMs: 70, minRttMs: 50 } });
     expect(lossTolerant(high).cruiseRateBytesPerSec).toBeCloseTo(
-      800_000 + (0.15 * (alpha - 16_000) * 1000) / 50,
+      720_000 + (0.15 * (alpha - 14_400) * 1000) / 50,
       6,
     );
     // A queue above twice the threshold (2 × (2 + 12.5) ms) cuts to max(½, 1 − 30/50) of the delivered rate.
     const big = cruising(800_000);
+    fillSamples(big, { latestRttMs: 80, smoothedRttMs: 80, minRttMs: 50 });
     big.round(700_000, { rtt: { latestRttMs: 80, smoothedRttMs: 80, minRttMs: 50 } });
     expect(lossTolerant(big).cruiseRateBytesPerSec).toBeCloseTo(700_000 * 0.5, 6);
     // No queue: after two such rounds the rate grows 12.5% of the delivered rate, capped at 4 α per min RTT.
@@ -187,18 +206,18 @@ describe('LossTolerant', () => {
     const script = new CcScript(new LossTolerant({ maxDatagramBytes: mssBytes }));
     const cc = lossTolerant(script);
     script.round(100_000, { rtt: flat, bytesInFlight: 1e9 });
+    let sample = 65;
     const queuedAck = (n: number) => {
       for (let i = 0; i < n; i++) {
-        cc.onPacketsAcked(
-          script.nowMs,
-          [],
-          { latestRttMs: 65, smoothedRttMs: 60, minRttMs: 50 },
-          1e9,
-          undefined,
-        );
+        sample += 0.01; // distinct samples: a repeated value is one sample (R-CC-5)
+        const rtt = { latestRttMs: sample, smoothedRttMs: 60, minRttMs: 50 };
+        cc.onPacketsAcked(script.nowMs, [], rtt, 1e9, undefined);
       }
     };
-    queuedAck(7);
+    const repeated = { latestRttMs: 65, smoothedRttMs: 60, minRttMs: 50 };
+    for (let i = 0; i < 9; i++) cc.onPacketsAcked(script.nowMs, [], repeated, 1e9, undefined);
+    expect(cc.mode).toBe('startup'); // the same value reported 9 times counts once
+    queuedAck(6);
     expect(cc.mode).toBe('startup');
     cc.onPacketsAcked(script.nowMs, [], flat, 1e9, undefined); // a sample at the minimum resets the count
     queuedAck(7);

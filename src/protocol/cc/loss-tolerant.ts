@@ -14,6 +14,14 @@ const startupGain = 2.885;
 const cwndGain = 2;
 /** RTT samples in a row above the queueing threshold that end STARTUP (R-CC-5). */
 const startupQueuedSamples = 8;
+/** A round with fewer RTT samples than this is sparse: all of them may be delayed ACKs (R-CC-5). */
+const minQueueSamples = 4;
+/** ACK delay a sparse round's samples may carry (ms): Ferry's default maxAckDelayMs (R-ACK-2). */
+const sparseRoundAckDelayMs = 20;
+/** RTT samples whose minimum gives the current queueing delay (R-CC-7). */
+const recentSamples = 4;
+/** Cruise starts at this share of the bandwidth estimate, a max filter that noisy samples bias upwards. */
+const cruiseEntryGain = 0.9;
 /** Bandwidth filter length in round trips. */
 const bandwidthWindowRounds = 10;
 /** Weight of one round in the background-loss estimate (STARTUP learns faster: its samples depend on it). */
@@ -74,7 +82,11 @@ export class LossTolerant implements CongestionController {
   private lastOwnQueueBytes = Number.POSITIVE_INFINITY;
   private fullBandwidth = 0;
   private fullBandwidthRounds = 0;
-  private latestRttMs = 0;
+  /** The last few RTT samples (ring), whose minimum is the fresh view of the queue (R-CC-7). */
+  private readonly recentRttsMs = new Array<number>(recentSamples).fill(Number.POSITIVE_INFINITY);
+  private recentIndex = 0;
+  private lastSampleMs = 0;
+  private roundSamples = 0;
   private smoothedRttMs = 0;
   private bytesInFlight = 0;
 
@@ -142,7 +154,6 @@ export class LossTolerant implements CongestionController {
     sample: RateSample | undefined,
   ): void {
     this.bytesInFlight = bytesInFlight;
-    this.latestRttMs = rtt.latestRttMs;
     this.smoothedRttMs = rtt.smoothedRttMs;
     this.onRttSample(rtt.latestRttMs);
     for (const p of packets) this.roundAckedBytes += p.sizeBytes;
@@ -162,7 +173,7 @@ export class LossTolerant implements CongestionController {
       this.bandwidth.update(bw, this.round);
     if (this.mode === 'drain' && this.bytesInFlight <= this.bdpBytes(this.bottleneckBandwidthBytesPerSec)) {
       this.mode = 'cruise';
-      this.cruiseRateBytesPerSec = this.bottleneckBandwidthBytesPerSec;
+      this.cruiseRateBytesPerSec = cruiseEntryGain * this.bottleneckBandwidthBytesPerSec;
     }
   }
 
@@ -171,6 +182,13 @@ export class LossTolerant implements CongestionController {
     if (!(sampleMs > 0)) return;
     if (sampleMs < this.minRttMs) this.minRttMs = sampleMs;
     if (sampleMs < this.roundMinRttMs) this.roundMinRttMs = sampleMs;
+    // The connection reports the latest RTT with every ACK, also when the ACK brought no new sample: count each
+    // value once, so one late ACK repeated does not look like a lasting queue.
+    if (sampleMs === this.lastSampleMs) return;
+    this.lastSampleMs = sampleMs;
+    this.roundSamples++;
+    this.recentRttsMs[this.recentIndex] = sampleMs;
+    this.recentIndex = (this.recentIndex + 1) % recentSamples;
     // STARTUP leaves as soon as 8 samples in a row show a queue (one delayed ACK cannot), before it fills it.
     this.queuedSamples = sampleMs > this.minRttMs + this.queueThresholdMs() ? this.queuedSamples + 1 : 0;
     if (this.mode === 'startup' && this.queuedSamples >= startupQueuedSamples) this.mode = 'drain';
@@ -213,9 +231,12 @@ export class LossTolerant implements CongestionController {
     this.round++;
     const resolved = this.roundAckedBytes + this.roundLostBytes;
     const lossRate = resolved > 0 ? this.roundLostBytes / resolved : 0;
-    // A queue that lasted the whole round: even its smallest RTT sample was well above the minimum (a delayed ACK
-    // can inflate one sample, not all of them).
-    const queueing = this.roundMinRttMs > this.minRttMs + this.queueThresholdMs();
+    // A queue that lasted the whole round: even its smallest RTT sample was well above the minimum. A sparse
+    // round (under 4 samples) may have only delayed ACKs, so its threshold allows a maximum ACK delay more.
+    const sparse = this.roundSamples < minQueueSamples ? sparseRoundAckDelayMs : 0;
+    const queueing =
+      Number.isFinite(this.roundMinRttMs) &&
+      this.roundMinRttMs > this.minRttMs + this.queueThresholdMs() + sparse;
     let congested = false;
     if (resolved > 0) {
       if (!queueing) {
@@ -226,8 +247,8 @@ export class LossTolerant implements CongestionController {
         congested = true; // R-CC-6: loss above background while the queue grows
       }
     }
-    // The latest sample is the freshest view of the queue; the round's smallest says whether it ever emptied.
-    const queueDelayMs = Math.max(0, this.latestRttMs - this.minRttMs);
+    // The smallest of the last few samples is a fresh view of the queue that one late ACK cannot inflate.
+    const queueDelayMs = Math.max(0, Math.min(...this.recentRttsMs) - this.minRttMs);
     if (!this.detectPathChange()) {
       if (this.mode === 'startup') this.steerStartup(congested || queueing);
       else if (this.mode === 'cruise') this.steerCruise(congested, queueDelayMs);
@@ -236,6 +257,7 @@ export class LossTolerant implements CongestionController {
     this.roundLostBytes = 0;
     this.roundAppLimited = true;
     this.roundMinRttMs = Number.POSITIVE_INFINITY;
+    this.roundSamples = 0;
     this.roundRateSum = 0;
     this.roundRateCount = 0;
   }
