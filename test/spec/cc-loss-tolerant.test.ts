@@ -258,6 +258,14 @@ describe('spec §9.2–9.3 delivery rate and the loss-tolerant controller', () =
     expect(rateOf(free)).toBeCloseTo(720_000 + (0.15 * alpha * 1000) / 50, 6); // first free round: PD
     free.round(800_000, { rtt: flat });
     expect(rateOf(free)).toBeCloseTo(Math.min(800_000 * 1.125, 800_000 + (4 * alpha * 1000) / 50), 6);
+    // A round mostly application-limited leaves the rate alone and paces at least at 2.885 × bw, as STARTUP.
+    const idle = cruise();
+    idle.round(50_000, { appLimited: true, rtt: flat });
+    expect(rateOf(idle)).toBeCloseTo(720_000, 6);
+    const bw = (idle.cc as LossTolerant).bottleneckBandwidthBytesPerSec;
+    expect(idle.cc.pacingRateBytesPerSec(flat)).toBeCloseTo(2.885 * bw, 6);
+    idle.round(800_000, { rtt: flat }); // busy again: pacing at the cruising rate
+    expect(idle.cc.pacingRateBytesPerSec(flat)).toBeCloseTo(rateOf(idle), 6);
     // The PD step never more than halves the rate, and the floor is 4 MSS per min RTT.
     const halve = cruise();
     fillSamples(halve, { latestRttMs: 78, smoothedRttMs: 78, minRttMs: 50 });

@@ -22,6 +22,9 @@ const sparseRoundAckDelayMs = 20;
 const recentSamples = 4;
 /** Cruise starts at this share of the bandwidth estimate, a max filter that noisy samples bias upwards. */
 const cruiseEntryGain = 0.9;
+/** An application-limited sender in cruise is paced at least at this gain × bw (STARTUP's), so its bursts are
+ * not held back by a rate it never uses (R-CC-7). */
+const appLimitedPacingGain = 2.885;
 /** Bandwidth filter length in round trips. */
 const bandwidthWindowRounds = 10;
 /** Weight of one round in the background-loss estimate (STARTUP learns faster: its samples depend on it). */
@@ -76,6 +79,9 @@ export class LossTolerant implements CongestionController {
   private roundMinRttMs = Number.POSITIVE_INFINITY;
   private roundRateSum = 0;
   private roundRateCount = 0;
+  private roundSampleCount = 0;
+  /** Whether the last cruise round was mostly not application-limited (R-CC-7). */
+  private lastRoundBusy = true;
   private elevatedRounds = 0;
   private freeRounds = 0;
   private queuedSamples = 0;
@@ -136,7 +142,9 @@ export class LossTolerant implements CongestionController {
         ? startupGain * bw
         : this.mode === 'drain'
           ? bw / startupGain
-          : this.cruiseRateBytesPerSec;
+          : this.lastRoundBusy
+            ? this.cruiseRateBytesPerSec
+            : Math.max(this.cruiseRateBytesPerSec, appLimitedPacingGain * bw); // bursts of a sparse sender
     // Floor: the initial window per RTT, so application-limited (thin) traffic is never paced below its bursts.
     const floor = (this.initialWindowBytes * 1000) / Math.max(rtt.smoothedRttMs, 1);
     return Math.max(rate, floor);
@@ -160,6 +168,7 @@ export class LossTolerant implements CongestionController {
     if (!sample) return;
     // R-CC-5: scale by the background loss so random loss does not shrink the estimate.
     const bw = sample.deliveryRateBytesPerSec / (1 - this.backgroundLoss);
+    this.roundSampleCount++;
     if (!sample.appLimited) {
       this.roundAppLimited = false;
       this.roundRateSum += bw;
@@ -260,6 +269,7 @@ export class LossTolerant implements CongestionController {
     this.roundSamples = 0;
     this.roundRateSum = 0;
     this.roundRateCount = 0;
+    this.roundSampleCount = 0;
   }
 
   /** R-CC-8: a round minimum above 2 × min RTT + 5 ms for 3 rounds is a longer path: re-learn, carry on. */
@@ -306,7 +316,10 @@ export class LossTolerant implements CongestionController {
       this.cruiseRateBytesPerSec = Math.max(floor, rate * congestionBackoff);
       return;
     }
-    if (this.roundAppLimited || this.roundRateCount === 0 || !Number.isFinite(queueDelayMs)) return;
+    // Only a round that was mostly busy says something about the path: a burst of an application-limited
+    // sender is paced, not steered.
+    this.lastRoundBusy = 2 * this.roundRateCount >= this.roundSampleCount;
+    if (!this.lastRoundBusy || !Number.isFinite(queueDelayMs)) return;
     const delivered = this.roundRateSum / this.roundRateCount;
     if (queueDelayMs > 2 * this.queueThresholdMs()) {
       // A large queue (a newcomer's startup, a slower bottleneck): halve, so the queue empties and every flow
