@@ -10,6 +10,9 @@
  */
 
 // Forward error correction.
+export { FecConnection } from './fec/fec-connection.ts';
+export { FecEndpoint, type FecEndpointStats } from './fec/fec-endpoint.ts';
+export { type FecOptions, FecSession, type FecStats, withFecReserve } from './fec/fec-session.ts';
 export {
   type ReconstructOptions,
   type ReconstructResult,
@@ -26,6 +29,7 @@ export {
   type FecCodecFailure,
 } from './fec/reed-solomon-errors.ts';
 // Simulator.
+export { BulkFlow, type BulkFlowSpec, BulkFlows, type BulkFlowsOptions } from './harness/bulk-flows.ts';
 export { FerryPair, type FerryPairOptions, type Side } from './harness/ferry-pair.ts';
 // Node binding (node:dgram): plaintext v0, explicit opt-in until the handshake lands.
 export type { UdpAddress } from './node/address.ts';
@@ -62,6 +66,7 @@ export {
 } from './node/udp-endpoint.ts';
 // Protocol core.
 export type { CcPacket, CcRtt, CongestionController } from './protocol/cc/congestion-controller.ts';
+export { Cubic, type CubicOptions } from './protocol/cc/cubic.ts';
 export { LossTolerant, type LossTolerantOptions } from './protocol/cc/loss-tolerant.ts';
 export { NewReno, type NewRenoOptions } from './protocol/cc/new-reno.ts';
 export {
