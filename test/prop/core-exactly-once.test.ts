@@ -4,7 +4,7 @@ import { FerryPair, type Side } from '../../src/harness/ferry-pair.ts';
 import { ChannelMode, makeChannelId } from '../../src/protocol/channel/channel-id.ts';
 import type { Connection } from '../../src/protocol/connection.ts';
 import { type ConnectionConfig, defaultConnectionConfig } from '../../src/protocol/connection-config.ts';
-import type { LinkProfile } from '../../src/sim/link.ts';
+import { lossyLinkArb } from './link-arbitrary.ts';
 
 // Issue 3 "Prove it": over any link with 0–50 % loss (Bernoulli, Gilbert bursts, bag), jitter, reordering,
 // duplication and bottlenecks, every message on a reliable channel is delivered exactly once with its bytes, in
@@ -19,27 +19,7 @@ const sampleEveryMs = 10;
 const settleMs = 3_000;
 
 /** One direction of the path. */
-const linkArb: fc.Arbitrary<LinkProfile> = fc
-  .record({
-    lossPercent: fc.integer({ min: 0, max: 50 }),
-    lossModel: fc.constantFrom('bernoulli' as const, 'gilbert' as const, 'bag' as const),
-    burst: fc.integer({ min: 1, max: 6 }),
-    delayMs: fc.integer({ min: 1, max: 150 }),
-    jitterMs: fc.integer({ min: 0, max: 50 }),
-    fifo: fc.boolean(),
-    duplicatePercent: fc.integer({ min: 0, max: 20 }),
-    // Corruption stays 0 until packets are authenticated (spec §13): v0 has no integrity check, so a flipped
-    // payload bit reaches the application and a flipped ACK closes the connection (R-ACK-6); see the issue-3 report.
-    corruptPercent: fc.constant(0),
-    bottleneck: fc.option(
-      fc.record({
-        rateMbps: fc.integer({ min: 1, max: 50 }),
-        queueBytes: fc.integer({ min: 16 * 1024, max: 256 * 1024 }),
-      }),
-      { nil: undefined },
-    ),
-  })
-  .map(({ bottleneck, ...rest }) => ({ ...rest, ...bottleneck }));
+const linkArb = lossyLinkArb({ maxDelayMs: 150, maxJitterMs: 50, bottleneck: true });
 
 /** A message to send: which of the side's channels, how big, when. */
 interface PlannedMessage {

@@ -10,6 +10,7 @@ import type { SimEndpoint, Transmit } from '../../src/sim/endpoint.ts';
 import { BaseNode, type Drop, type Emit, type SimPacket } from '../../src/sim/link/node.ts';
 import { Link, type LinkProfile, profileNodes } from '../../src/sim/link.ts';
 import { Simulation } from '../../src/sim/simulation.ts';
+import { lossyLinkArb } from './link-arbitrary.ts';
 
 // Graceful close (R-CLOSE-1…4) over random lossy links. After its last send the client calls `close(now)`:
 // - peer reachable: the client reports `closed` (local, no error) with nothing unconfirmed and the server got
@@ -83,15 +84,7 @@ function carriesClose(bytes: Uint8Array): boolean {
   return frames.ok && frames.value.some((f) => f.type === 'close');
 }
 
-const linkArb: fc.Arbitrary<LinkProfile> = fc.record({
-  lossPercent: fc.integer({ min: 0, max: 50 }),
-  lossModel: fc.constantFrom('bernoulli' as const, 'gilbert' as const, 'bag' as const),
-  burst: fc.integer({ min: 1, max: 6 }),
-  delayMs: fc.integer({ min: 1, max: 150 }),
-  jitterMs: fc.integer({ min: 0, max: 50 }),
-  fifo: fc.boolean(),
-  duplicatePercent: fc.integer({ min: 0, max: 20 }),
-});
+const linkArb = lossyLinkArb({ maxDelayMs: 150, maxJitterMs: 50, bottleneck: false });
 
 /** Messages of 0–20000 bytes, empty ones included (graceful close must wait for those too, R-CLOSE-2). */
 const messagesArb = (maxLength: number) =>

@@ -5,6 +5,7 @@ import type { FecOptions } from '../../src/fec/fec-session.ts';
 import { FerryPair, type Side } from '../../src/harness/ferry-pair.ts';
 import { ChannelMode, makeChannelId } from '../../src/protocol/channel/channel-id.ts';
 import type { LinkProfile } from '../../src/sim/link.ts';
+import { lossyLinkArb } from '../prop/link-arbitrary.ts';
 
 // Issue 5 "Prove it": with FEC on (R-FEC-6), every reliability property of the core still holds — the approach of
 // test/prop/core-exactly-once.test.ts with fewer runs: over random lossy, jittery, reordering, duplicating links
@@ -14,24 +15,7 @@ import type { LinkProfile } from '../../src/sim/link.ts';
 const capMs = 10 * 60_000;
 const settleMs = 2_000;
 
-const linkArb: fc.Arbitrary<LinkProfile> = fc
-  .record({
-    lossPercent: fc.integer({ min: 0, max: 50 }),
-    lossModel: fc.constantFrom('bernoulli' as const, 'gilbert' as const, 'bag' as const),
-    burst: fc.integer({ min: 1, max: 6 }),
-    delayMs: fc.integer({ min: 1, max: 120 }),
-    jitterMs: fc.integer({ min: 0, max: 40 }),
-    fifo: fc.boolean(),
-    duplicatePercent: fc.integer({ min: 0, max: 20 }),
-    bottleneck: fc.option(
-      fc.record({
-        rateMbps: fc.integer({ min: 1, max: 50 }),
-        queueBytes: fc.integer({ min: 16 * 1024, max: 256 * 1024 }),
-      }),
-      { nil: undefined },
-    ),
-  })
-  .map(({ bottleneck, ...rest }) => ({ ...rest, ...bottleneck }));
+const linkArb = lossyLinkArb({ maxDelayMs: 120, maxJitterMs: 40, bottleneck: true });
 
 const sizeArb = fc.oneof(
   { weight: 1, arbitrary: fc.constant(0) },
