@@ -1,6 +1,6 @@
 import { FecEndpoint } from '../fec/fec-endpoint.ts';
 import { type FecOptions, withFecReserve } from '../fec/fec-session.ts';
-import type { Connection } from '../protocol/connection.ts';
+import type { Connection, ConnectionStats } from '../protocol/connection.ts';
 import type { ConnectionConfig } from '../protocol/connection-config.ts';
 import type { ConnectionEvent, ReceivedMessage } from '../protocol/connection-events.ts';
 import { Endpoint } from '../protocol/endpoint.ts';
@@ -112,6 +112,11 @@ export class FerryPair {
     for (let message = connection.receive(); message; message = connection.receive()) {
       this.options.onMessage?.(side, nowMs, message);
     }
+  }
+
+  /** A connection counter summed over both sides (the server's counts once its connection exists). */
+  totalStat(key: keyof ConnectionStats): number {
+    return this.client.stats[key] + (this.server?.stats[key] ?? 0);
   }
 
   /** Runs application code at virtual time `atMs`, then lets both endpoints transmit. */

@@ -1,8 +1,7 @@
-import type { LinkProfile } from '../../sim/link.ts';
 import { linkFromProfile } from '../../sim/link.ts';
 import { Simulation } from '../../sim/simulation.ts';
 import type { ScenarioResult } from '../scenario.ts';
-import type { Im30Params } from '../scenarios/im-30.ts';
+import { type Im30Params, im30Link } from '../scenarios/im-30.ts';
 import { quantile, round } from '../scenarios/stats.ts';
 import { KcpEndpoint, type KcpMode, kcpTunings } from './kcp-endpoint.ts';
 import type { KcpModule } from './node-kcp.ts';
@@ -11,20 +10,6 @@ type Side = 'client' | 'server';
 
 /** KCP's segment payload at its default 1400-byte MTU: 1400 − 24 header bytes (ikcp.c). */
 const kcpMssBytes = 1376;
-
-/** im-30's path, one direction (as `runIm30` builds it): loss, jitter with reordering, bottleneck, queue. */
-function im30Link(params: Im30Params): LinkProfile {
-  return {
-    lossPercent: params.lossPercent,
-    lossModel: params.lossModel,
-    burst: params.burst,
-    delayMs: params.delayMs,
-    jitterMs: params.jitterMs,
-    fifo: false,
-    rateMbps: params.rateMbps,
-    queueBytes: params.queueBytes,
-  };
-}
 
 /**
  * im-30 with C KCP at both ends (message mode, one conversation): the same path, seed and workload streams

@@ -1,8 +1,8 @@
 import { linkFromProfile } from '../../sim/link.ts';
 import { Simulation } from '../../sim/simulation.ts';
 import type { ScenarioResult } from '../scenario.ts';
-import { type KcpEchoParams, kcpEchoLink } from '../scenarios/kcp-echo.ts';
-import { mean, quantile, round } from '../scenarios/stats.ts';
+import { echoMetrics, type KcpEchoParams, kcpEchoLink } from '../scenarios/kcp-echo.ts';
+import { round } from '../scenarios/stats.ts';
 import { KcpEndpoint, type KcpMode, kcpTunings } from './kcp-endpoint.ts';
 import type { KcpModule } from './node-kcp.ts';
 
@@ -76,19 +76,16 @@ export function runKcpEchoWithKcp(
   }
   const forward = sim.linkBetween('client', 'server')!.counters;
   const reverse = sim.linkBetween('server', 'client')!.counters;
-  const echoed = rtts.length;
   const tuning = kcpTunings[mode];
   return {
     params: { ...params, profile: `kcp-${mode}`, kcp: { ...tuning, windowSegments: 128, minRtoMs: 30 } },
     results: {
-      avgRttMs: round(mean(rtts)),
-      p99RttMs: round(quantile(rtts, 0.99)),
-      maxRttMs: round(Math.max(...rtts)),
-      echoed,
-      datagramsPerMsg: round((forward.sent + reverse.sent) / echoed, 3),
-      bytesPerMsg: round((forward.bytesSent + reverse.bytesSent) / echoed, 1),
-      duplicates,
-      outOfOrder,
+      ...echoMetrics(
+        rtts,
+        { datagrams: forward.sent + reverse.sent, bytes: forward.bytesSent + reverse.bytesSent },
+        duplicates,
+        outOfOrder,
+      ),
       dataSendsPerSegment: round(
         (client.stats.dataSegmentSends + server.stats.dataSegmentSends) /
           (client.stats.messagesSent + server.stats.messagesSent),

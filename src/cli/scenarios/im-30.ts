@@ -53,16 +53,9 @@ interface Tracker {
   last: number;
 }
 
-/**
- * Instant messaging under loss: both sides send Poisson-timed messages of log-uniform size on one
- * reliable-ordered channel; latency runs from the send call to delivery to the receiving application.
- */
-export function runIm30(
-  params: Im30Params,
-  config?: Partial<ConnectionConfig>,
-  onProgress?: (fraction: number) => void,
-): ScenarioResult & { samples: { latencyMs: number[] } } {
-  const link: LinkProfile = {
+/** One direction of the im-30 path: loss, jitter with reordering, bottleneck, drop-tail queue. */
+export function im30Link(params: Im30Params): LinkProfile {
+  return {
     lossPercent: params.lossPercent,
     lossModel: params.lossModel,
     burst: params.burst,
@@ -72,6 +65,18 @@ export function runIm30(
     rateMbps: params.rateMbps,
     queueBytes: params.queueBytes,
   };
+}
+
+/**
+ * Instant messaging under loss: both sides send Poisson-timed messages of log-uniform size on one
+ * reliable-ordered channel; latency runs from the send call to delivery to the receiving application.
+ */
+export function runIm30(
+  params: Im30Params,
+  config?: Partial<ConnectionConfig>,
+  onProgress?: (fraction: number) => void,
+): ScenarioResult & { samples: { latencyMs: number[] } } {
+  const link = im30Link(params);
   const trackers: Record<Side, Tracker> = {
     client: { sentAt: [], sizes: [], seen: new Set(), last: -1 },
     server: { sentAt: [], sizes: [], seen: new Set(), last: -1 },
@@ -152,10 +157,9 @@ export function runIm30(
       overhead: round((wireBytes - sentPayload) / sentPayload, 3),
       payloadBytes,
       wireBytes,
-      retransmissions:
-        pair.client.stats.fragmentRetransmissions + (pair.server?.stats.fragmentRetransmissions ?? 0),
-      redundantCopies: pair.client.stats.redundantCopies + (pair.server?.stats.redundantCopies ?? 0),
-      spuriousLosses: pair.client.stats.spuriousLosses + (pair.server?.stats.spuriousLosses ?? 0),
+      retransmissions: pair.totalStat('fragmentRetransmissions'),
+      redundantCopies: pair.totalStat('redundantCopies'),
+      spuriousLosses: pair.totalStat('spuriousLosses'),
       queueDrops: (forward.dropped['queue'] ?? 0) + (reverse.dropped['queue'] ?? 0),
       ...(params.fec ? fecPairStats(pair) : {}),
     },

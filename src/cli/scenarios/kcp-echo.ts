@@ -58,6 +58,25 @@ export function kcpEchoLink(params: KcpEchoParams): LinkProfile {
   };
 }
 
+/** The echo metrics of scenarios.md "kcp-echo", shared by Ferry's run and the KCP adapter's. */
+export function echoMetrics(
+  rtts: readonly number[],
+  wire: { datagrams: number; bytes: number },
+  duplicates: number,
+  outOfOrder: number,
+): Record<string, number> {
+  return {
+    avgRttMs: round(mean(rtts)),
+    p99RttMs: round(quantile(rtts, 0.99)),
+    maxRttMs: round(Math.max(...rtts)),
+    echoed: rtts.length,
+    datagramsPerMsg: round(wire.datagrams / rtts.length, 3),
+    bytesPerMsg: round(wire.bytes / rtts.length, 1),
+    duplicates,
+    outOfOrder,
+  };
+}
+
 /**
  * KCP's own test, replicated: A sends an 8-byte message (its send time) every 20 ms until `messages` have been
  * echoed; B echoes each message as soon as it is delivered. One-way delay uniform, FIFO; KCP's bag loss.
@@ -119,24 +138,20 @@ export function runKcpEcho(
   if (rtts.length > params.messages) rtts.length = params.messages;
   const forward = pair.sim.linkBetween('client', 'server')!.counters;
   const reverse = pair.sim.linkBetween('server', 'client')!.counters;
-  const echoed = rtts.length;
   return {
     params: { ...params },
     results: {
-      avgRttMs: round(mean(rtts)),
-      p99RttMs: round(quantile(rtts, 0.99)),
-      maxRttMs: round(Math.max(...rtts)),
-      echoed,
-      datagramsPerMsg: round((forward.sent + reverse.sent) / echoed, 3),
-      bytesPerMsg: round((forward.bytesSent + reverse.bytesSent) / echoed, 1),
-      duplicates,
-      outOfOrder,
-      retransmissions:
-        pair.client.stats.fragmentRetransmissions + (pair.server?.stats.fragmentRetransmissions ?? 0),
-      redundantCopies: pair.client.stats.redundantCopies + (pair.server?.stats.redundantCopies ?? 0),
-      probePackets: pair.client.stats.probePackets + (pair.server?.stats.probePackets ?? 0),
-      ackOnlyPackets: pair.client.stats.ackOnlyPackets + (pair.server?.stats.ackOnlyPackets ?? 0),
-      spuriousLosses: pair.client.stats.spuriousLosses + (pair.server?.stats.spuriousLosses ?? 0),
+      ...echoMetrics(
+        rtts,
+        { datagrams: forward.sent + reverse.sent, bytes: forward.bytesSent + reverse.bytesSent },
+        duplicates,
+        outOfOrder,
+      ),
+      retransmissions: pair.totalStat('fragmentRetransmissions'),
+      redundantCopies: pair.totalStat('redundantCopies'),
+      probePackets: pair.totalStat('probePackets'),
+      ackOnlyPackets: pair.totalStat('ackOnlyPackets'),
+      spuriousLosses: pair.totalStat('spuriousLosses'),
       ...(params.fec ? fecPairStats(pair) : {}),
     },
     samples: { latencyMs: rtts },
