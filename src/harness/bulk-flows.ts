@@ -1,10 +1,10 @@
 import type { Connection } from '../protocol/connection.ts';
 import type { ConnectionConfig } from '../protocol/connection-config.ts';
 import { Endpoint } from '../protocol/endpoint.ts';
-import type { SimEndpoint, Transmit } from '../sim/endpoint.ts';
 import type { LinkNode } from '../sim/link/node.ts';
 import { Link } from '../sim/link.ts';
 import { Simulation } from '../sim/simulation.ts';
+import { AppEndpoint } from './app-endpoint.ts';
 
 /** One bulk flow of a {@link BulkFlows} network. */
 export interface BulkFlowSpec {
@@ -33,28 +33,6 @@ export interface BulkFlowsOptions {
   messageBytes?: number;
   /** Each sender keeps at least this many bytes queued, so it is never application-limited. Default 2 MiB. */
   queuedTargetBytes?: number;
-}
-
-/** Drives an endpoint and runs a callback after every activity, before the simulator drains its transmits. */
-class Driven implements SimEndpoint {
-  constructor(
-    readonly endpoint: Endpoint,
-    private readonly after: (nowMs: number) => void,
-  ) {}
-  handleDatagram(nowMs: number, from: string, bytes: Uint8Array): void {
-    this.endpoint.handleDatagram(nowMs, from, bytes);
-    this.after(nowMs);
-  }
-  handleTimeout(nowMs: number): void {
-    this.endpoint.handleTimeout(nowMs);
-    this.after(nowMs);
-  }
-  pollTransmit(nowMs: number): Transmit | undefined {
-    return this.endpoint.pollTransmit(nowMs);
-  }
-  nextTimeout(): number | undefined {
-    return this.endpoint.nextTimeout();
-  }
 }
 
 /** The state and measurements of one bulk flow. */
@@ -184,8 +162,8 @@ export class BulkFlows {
       while (connection.pollEvent()) {}
       for (let m = connection.receive(); m; m = connection.receive()) flow.onDelivered(nowMs, m.data);
     };
-    this.sim.addEndpoint(clientAddress, new Driven(clientEndpoint, serviceClient));
-    this.sim.addEndpoint(serverAddress, new Driven(serverEndpoint, serviceServer));
+    this.sim.addEndpoint(clientAddress, new AppEndpoint(clientEndpoint, serviceClient));
+    this.sim.addEndpoint(serverAddress, new AppEndpoint(serverEndpoint, serviceServer));
     this.sim.connect(
       clientAddress,
       serverAddress,

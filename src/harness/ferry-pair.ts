@@ -4,9 +4,9 @@ import type { Connection, ConnectionStats } from '../protocol/connection.ts';
 import type { ConnectionConfig } from '../protocol/connection-config.ts';
 import type { ConnectionEvent, ReceivedMessage } from '../protocol/connection-events.ts';
 import { Endpoint } from '../protocol/endpoint.ts';
-import type { SimEndpoint, Transmit } from '../sim/endpoint.ts';
 import { type LinkProfile, linkFromProfile } from '../sim/link.ts';
 import { Simulation } from '../sim/simulation.ts';
+import { AppEndpoint } from './app-endpoint.ts';
 
 /** Which end of a {@link FerryPair}. */
 export type Side = 'client' | 'server';
@@ -29,28 +29,6 @@ export interface FerryPairOptions {
   readEagerly?: boolean;
   /** Forward error correction on both sides (spec §11): `true` for the defaults, or its settings. */
   fec?: boolean | FecOptions;
-}
-
-/** Runs an application callback after each endpoint activity, before the simulator drains transmits. */
-class AppEndpoint implements SimEndpoint {
-  constructor(
-    readonly endpoint: Pick<SimEndpoint, 'handleDatagram' | 'handleTimeout' | 'pollTransmit' | 'nextTimeout'>,
-    private readonly afterActivity: (nowMs: number) => void,
-  ) {}
-  handleDatagram(nowMs: number, from: string, bytes: Uint8Array): void {
-    this.endpoint.handleDatagram(nowMs, from, bytes);
-    this.afterActivity(nowMs);
-  }
-  handleTimeout(nowMs: number): void {
-    this.endpoint.handleTimeout(nowMs);
-    this.afterActivity(nowMs);
-  }
-  pollTransmit(nowMs: number): Transmit | undefined {
-    return this.endpoint.pollTransmit(nowMs);
-  }
-  nextTimeout(): number | undefined {
-    return this.endpoint.nextTimeout();
-  }
 }
 
 /**
