@@ -1,9 +1,11 @@
 import { UsageError } from './errors.ts';
+import { runBulk30WithKcp } from './kcp/bulk-30-kcp.ts';
 import { runIm30WithKcp } from './kcp/im-30-kcp.ts';
 import { runKcpEchoWithKcp } from './kcp/kcp-echo-kcp.ts';
 import type { KcpMode } from './kcp/kcp-endpoint.ts';
 import { type KcpModule, loadKcp } from './kcp/node-kcp.ts';
 import type { Scenario, ScenarioOptions, ScenarioResult } from './scenario.ts';
+import { bulk30Params } from './scenarios/bulk-30.ts';
 import { im30Params } from './scenarios/im-30.ts';
 import { kcpEchoParams } from './scenarios/kcp-echo.ts';
 
@@ -18,6 +20,8 @@ const kcpRunners: Readonly<Record<string, KcpRunner>> = {
   'kcp-echo': (binding, options, mode) =>
     runKcpEchoWithKcp(binding, kcpEchoParams(options), mode, options.onProgress),
   'im-30': (binding, options, mode) => runIm30WithKcp(binding, im30Params(options), mode, options.onProgress),
+  'bulk-30': (binding, options, mode) =>
+    runBulk30WithKcp(binding, bulk30Params(options), mode, options.onProgress),
 };
 
 /** True when `scenarioName` can run with KCP at both ends. */
@@ -45,7 +49,7 @@ export function parseProtocols(raw: string): Protocol[] {
 export function unavailableReason(scenarioName: string, protocol: Protocol): string | undefined {
   if (protocol === 'ferry') return undefined;
   if (!kcpRunners[scenarioName])
-    return `KCP rows skipped: no KCP adapter for ${scenarioName} yet (kcp-echo and im-30 have one)`;
+    return `KCP rows skipped: no KCP adapter for ${scenarioName} yet (kcp-echo, im-30 and bulk-30 have one)`;
   const loaded = loadKcp();
   return 'error' in loaded ? loaded.error : undefined;
 }

@@ -1,11 +1,13 @@
 import { type BulkFlow, BulkFlows } from '../../harness/bulk-flows.ts';
 import type { ConnectionConfig } from '../../protocol/connection-config.ts';
+import { bagLoss } from '../../sim/link/bag-loss.ts';
 import { bernoulliLoss } from '../../sim/link/bernoulli-loss.ts';
 import { fixedDelay } from '../../sim/link/fixed-delay.ts';
 import { gilbertLoss } from '../../sim/link/gilbert-loss.ts';
 import type { LinkNode } from '../../sim/link/node.ts';
-import { rateLimit } from '../../sim/link/rate-limit.ts';
-import { sojournProbe } from '../../sim/link/sojourn-probe.ts';
+import { type RateLimit, rateLimit } from '../../sim/link/rate-limit.ts';
+import { type SojournProbe, sojournProbe } from '../../sim/link/sojourn-probe.ts';
+import { uniformDelay } from '../../sim/link/uniform-delay.ts';
 import type { Scenario, ScenarioOptions, ScenarioResult } from '../scenario.ts';
 import { quantile, round } from './stats.ts';
 
@@ -17,11 +19,13 @@ export interface Bulk30Params {
   seed: number;
   /** Percent of datagrams lost, each direction. */
   lossPercent: number;
-  lossModel: 'bernoulli' | 'gilbert';
+  lossModel: 'bernoulli' | 'bag' | 'gilbert';
   /** Mean burst length (datagrams) for `gilbert`. */
   burst: number;
   /** One-way delay, each direction (ms). */
   delayMs: number;
+  /** Delay jitter (ms): each datagram's one-way delay is uniform in delayMs ± jitterMs, reordering allowed. */
+  jitterMs: number;
   /** Forward bottleneck rate (Mbit/s of UDP payload). */
   rateMbps: number;
   /** Drop-tail queue of the bottleneck (bytes). */
@@ -46,9 +50,10 @@ export function bulk30Params(options: ScenarioOptions): Bulk30Params {
   return {
     seed: options.seed,
     lossPercent: options.lossPercent ?? 30,
-    lossModel: options.lossModel === 'gilbert' ? 'gilbert' : 'bernoulli',
+    lossModel: options.lossModel ?? 'bernoulli',
     burst: options.burst ?? 3,
     delayMs: options.delayMs ?? (options.rttMs !== undefined ? options.rttMs / 2 : 30),
+    jitterMs: options.jitterMs ?? 0,
     rateMbps: options.rateMbps ?? 20,
     queueBytes: 150_000,
     // Quick mode keeps the full 20 MB (≈ 2 s of wall time for the three controllers): a shorter transfer would be
@@ -89,9 +94,36 @@ export interface BulkRunResult {
 function lossNodes(params: Bulk30Params): LinkNode[] {
   if (params.lossPercent <= 0) return [];
   const p = params.lossPercent / 100;
-  return params.lossModel === 'gilbert'
-    ? [gilbertLoss({ meanLoss: p, meanBurst: params.burst })]
-    : [bernoulliLoss(p)];
+  if (params.lossModel === 'gilbert') return [gilbertLoss({ meanLoss: p, meanBurst: params.burst })];
+  if (params.lossModel === 'bag') return [bagLoss(Math.round(params.lossPercent))];
+  return [bernoulliLoss(p)];
+}
+
+function delayNode(params: Bulk30Params): LinkNode {
+  if (params.jitterMs <= 0) return fixedDelay(params.delayMs);
+  return uniformDelay(Math.max(0, params.delayMs - params.jitterMs), params.delayMs + params.jitterMs);
+}
+
+/** The bulk-30 path of one run: the bottleneck and its sojourn probe, and each direction's nodes. */
+export interface Bulk30Path {
+  bottleneck: RateLimit;
+  probe: SojournProbe;
+  /** A → B: bottleneck, probe, loss, delay. */
+  forward: LinkNode[];
+  /** B → A (ACKs): loss, delay. */
+  reverse: LinkNode[];
+}
+
+/** Builds the bulk-30 path; Ferry's run and the KCP adapter's use it, so both cross the same nodes. */
+export function bulk30Path(params: Bulk30Params): Bulk30Path {
+  const probe = sojournProbe();
+  const bottleneck = rateLimit({ rateBps: params.rateMbps * 1e6, queueBytes: params.queueBytes });
+  return {
+    bottleneck,
+    probe,
+    forward: [bottleneck, probe, ...lossNodes(params), delayNode(params)],
+    reverse: [...lossNodes(params), delayNode(params)],
+  };
 }
 
 /** Payload bytes per full fragment, estimated from the sender's data packets. */
@@ -105,8 +137,7 @@ export function runBulkTransfer(
   controller: BulkController,
   config?: Partial<ConnectionConfig>,
 ): BulkRunResult {
-  const probe = sojournProbe();
-  const bottleneck = rateLimit({ rateBps: params.rateMbps * 1e6, queueBytes: params.queueBytes });
+  const { bottleneck, probe, forward, reverse } = bulk30Path(params);
   const net = new BulkFlows({
     seed: params.seed,
     flows: [
@@ -120,8 +151,8 @@ export function runBulkTransfer(
         transferBytes: params.transferBytes > 0 ? params.transferBytes : undefined,
       },
     ],
-    forward: () => [bottleneck, probe, ...lossNodes(params), fixedDelay(params.delayMs)],
-    reverse: () => [...lossNodes(params), fixedDelay(params.delayMs)],
+    forward: () => forward,
+    reverse: () => reverse,
     messageBytes: params.messageBytes,
     queuedTargetBytes: params.queuedTargetBytes,
   });
@@ -176,7 +207,7 @@ export function runBulk30(params: Bulk30Params, onProgress?: (fraction: number) 
 /** One row of a bulk-30 loss sweep. */
 export interface Bulk30SweepRow {
   lossPercent: number;
-  lossModel: 'bernoulli' | 'gilbert';
+  lossModel: Bulk30Params['lossModel'];
   /** Figures per controller. */
   results: Record<BulkController, BulkRunResult>;
 }
