@@ -3,6 +3,8 @@ export interface ConnectionConfig {
   /** Largest UDP payload the connection sends (bytes). */
   maxDatagramBytes: number;
   /** Largest application message accepted for sending or receiving (bytes), R-CHAN-4. */
+  /** Lifetime of a message on a deadline channel without its own deadline (ms, spec §12.1, R-PR-1). */
+  defaultDeadlineMs: number;
   maxMessageBytes: number;
   /** RTT assumed before the first sample (ms). */
   initialRttMs: number;
@@ -56,6 +58,7 @@ export interface ConnectionConfig {
 export const defaultConnectionConfig: Readonly<ConnectionConfig> = {
   maxDatagramBytes: 1200,
   maxMessageBytes: 16 * 1024 * 1024,
+  defaultDeadlineMs: 1000,
   initialRttMs: 200,
   maxAckDelayMs: 20,
   ackElicitingThreshold: 2,

@@ -5,7 +5,7 @@ import { LossTolerant } from './cc/loss-tolerant.ts';
 import { NewReno } from './cc/new-reno.ts';
 import { Pacer } from './cc/pacer.ts';
 import { ChannelMode, channelModeOf, isReliableMode } from './channel/channel-id.ts';
-import type { OutgoingFragment } from './channel/outgoing-message.ts';
+import type { OutgoingFragment, OutgoingMessage } from './channel/outgoing-message.ts';
 import { ReceiveChannel } from './channel/receive-channel.ts';
 import { SendChannel } from './channel/send-channel.ts';
 import { type ConnectionConfig, defaultConnectionConfig } from './connection-config.ts';
@@ -30,10 +30,18 @@ import {
   encodeHeader,
   headerLength,
 } from './wire/index.ts';
+import {
+  ConnectionTracer,
+  congestionStateOf,
+  type TracePacketData,
+  type TraceSink,
+  traceFrames,
+} from './trace.ts';
 
 /** Retransmittable content of a sent packet other than message fragments. */
 type ControlRecord =
   | { kind: 'max_data' }
+  | { kind: 'expired'; channelId: number; forwardMessageId: number }
   | { kind: 'max_channel_data'; channelId: number }
   | { kind: 'ping' }
   | { kind: 'close' };
@@ -67,6 +75,27 @@ export interface ConnectionStats {
   windowDrops: number;
   lostPackets: number;
   spuriousLosses: number;
+  /** Messages this side abandoned on deadline and unreliable channels (R-PR-2). */
+  messagesExpired: number;
+  /** Message ids the peer abandoned that never completed here (R-PR-6). */
+  messagesSkipped: number;
+}
+
+/** Per-channel settings of deadline and unreliable channels (spec §12.1), for both directions of the id. */
+export interface ChannelOptions {
+  /**
+   * Default lifetime of a message sent on the channel, from `send` (ms): after it the sender abandons the message
+   * (R-PR-2). Deadline channels default to `config.defaultDeadlineMs`; unreliable channels to no deadline.
+   */
+  deadlineMs?: number;
+  /** Sequenced delivery (R-PR-7): drop a received message that completes after a higher id was delivered. */
+  sequenced?: boolean;
+}
+
+/** Options of one `send`. */
+export interface SendOptions {
+  /** This message's lifetime from now (ms), overriding the channel's `deadlineMs` (R-PR-1). */
+  deadlineMs?: number;
 }
 
 /** Options to create a connection. */
@@ -79,6 +108,8 @@ export interface ConnectionOptions {
   config?: Partial<ConnectionConfig>;
   /** Congestion controller; overrides `config.congestionControl` (loss-tolerant by default, spec §9.3). */
   congestionController?: CongestionController;
+  /** Receives this connection's trace events (spec §15); without it nothing is traced, at no cost. */
+  trace?: TraceSink;
 }
 
 /** Space reserved in every packet for the ACK frame when data shares the packet. */
@@ -120,6 +151,8 @@ export class Connection {
     windowDrops: 0,
     lostPackets: 0,
     spuriousLosses: 0,
+    messagesExpired: 0,
+    messagesSkipped: 0,
   };
 
   private readonly loss: LossDetection<SentRecord>;
@@ -128,10 +161,16 @@ export class Connection {
   private readonly pacer: Pacer;
   private readonly redundancy: RedundancyPlanner;
   private readonly delivery = new DeliveryRateSampler();
+  /** Tracing state (spec §15), only when a sink was given. */
+  private readonly trace: ConnectionTracer | undefined;
   private readonly sendChannels = new Map<number, SendChannel>();
   private readonly receiveChannels = new Map<number, ReceiveChannel>();
   /** Round-robin order of send channels for new data (no head-of-line blocking between channels). */
   private sendOrder: SendChannel[] = [];
+  /** Send channels of deadline and unreliable mode (spec §12.1): expiry and forward points. */
+  private readonly partialChannels: SendChannel[] = [];
+  /** Settings from `configureChannel`, by channel id. */
+  private readonly channelOptions = new Map<number, ChannelOptions>();
   private sendCursor = 0;
   private readonly retransmitQueue: OutgoingFragment[] = [];
   private retransmitHead = 0;
@@ -194,6 +233,8 @@ export class Connection {
           : new LossTolerant({ maxDatagramBytes: c.maxDatagramBytes }));
     this.pacer = new Pacer(10 * c.maxDatagramBytes);
     this.redundancy = new RedundancyPlanner(c);
+    this.trace = options.trace ? new ConnectionTracer(options.trace) : undefined;
+    if (this.trace) this.trace.congestionState(nowMs, congestionStateOf(this.cc));
     const header = headerLength({
       type: PacketType.data,
       connectionId: this.connectionId,
@@ -216,7 +257,7 @@ export class Connection {
    * the connection until acknowledged: do not modify them. Throws {@link FerryUsageError} when the message is
    * too large, the connection is closing, or the send buffer is full (backpressure: wait for `writable`).
    */
-  send(nowMs: number, channelId: number, data: Uint8Array): number {
+  send(nowMs: number, channelId: number, data: Uint8Array, options?: SendOptions): number {
     if (this.state !== 'open') {
       throw new FerryUsageError(
         this.state === 'closing' ? 'closing' : 'connection-closed',
@@ -226,8 +267,9 @@ export class Connection {
     if (!Number.isSafeInteger(channelId) || channelId < 0) {
       throw new FerryUsageError('invalid-channel', `invalid channel id ${channelId}`);
     }
-    if (!isReliableMode(channelModeOf(channelId))) {
-      throw new FerryUsageError('unsupported-channel-mode', `channel ${channelId}: mode not supported yet`);
+    const deadlineMs = options?.deadlineMs ?? this.channelOptions.get(channelId)?.deadlineMs;
+    if (deadlineMs !== undefined && !(deadlineMs >= 0)) {
+      throw new FerryUsageError('invalid-deadline', `deadline ${deadlineMs} ms is not a non-negative number`);
     }
     if (data.length > this.config.maxMessageBytes) {
       throw new FerryUsageError(
@@ -240,10 +282,53 @@ export class Connection {
       throw new FerryUsageError('send-buffer-full', 'send buffer full; wait for the writable event');
     }
     const channel = this.sendChannel(channelId);
-    const message = channel.enqueue(nowMs, data, this.fragmentBytes);
+    const mode = channelModeOf(channelId);
+    // R-PR-1: a deadline message lives for its deadline; unreliable ones only if given one.
+    const lifetimeMs =
+      deadlineMs ??
+      (mode === ChannelMode.deadline ? this.config.defaultDeadlineMs : Number.POSITIVE_INFINITY);
+    const expiresAtMs = channel.partial ? nowMs + lifetimeMs : Number.POSITIVE_INFINITY;
+    if (channel.partial && this.channelOptions.get(channelId)?.sequenced) {
+      // R-PR-7: on a sequenced channel a newer message supersedes every older one still outstanding.
+      for (const older of [...channel.unacked.values()]) this.abandon(channel, older);
+    }
+    const message = channel.enqueue(nowMs, data, this.fragmentBytes, expiresAtMs);
     this.sendBufferedBytes += data.length;
     this.stats.messagesSent++;
     return message.messageId;
+  }
+
+  /**
+   * Sets the options of a deadline or unreliable channel (spec §12.1) for both directions of `channelId`: the
+   * default message deadline of what this side sends, and sequenced delivery of what it receives. Call before
+   * the channel's first message arrives for `sequenced` to apply from the start.
+   */
+  configureChannel(channelId: number, options: ChannelOptions): void {
+    if (!Number.isSafeInteger(channelId) || channelId < 0) {
+      throw new FerryUsageError('invalid-channel', `invalid channel id ${channelId}`);
+    }
+    if (isReliableMode(channelModeOf(channelId))) {
+      throw new FerryUsageError(
+        'unsupported-channel-mode',
+        `channel ${channelId}: options apply to deadline and unreliable channels only`,
+      );
+    }
+    if (options.deadlineMs !== undefined && !(options.deadlineMs >= 0)) {
+      throw new FerryUsageError(
+        'invalid-deadline',
+        `deadline ${options.deadlineMs} ms is not a non-negative number`,
+      );
+    }
+    if (options.sequenced !== undefined && this.receiveChannels.has(channelId)) {
+      const current = this.receiveChannels.get(channelId)!;
+      if (current.sequenced !== options.sequenced) {
+        throw new FerryUsageError(
+          'invalid-channel',
+          `channel ${channelId}: sequenced must be set before it opens`,
+        );
+      }
+    }
+    this.channelOptions.set(channelId, { ...this.channelOptions.get(channelId), ...options });
   }
 
   /** Whether `bytes` more can be queued without backpressure. */
@@ -290,6 +375,9 @@ export class Connection {
     }
     this.stats.messagesReceived++;
     this.stats.payloadBytesReceived += message.data.length;
+    // Partially reliable channels spend no credit (R-PR-4), so they need no MAX_CHANNEL_DATA or MAX_DATA.
+    if (!isReliableMode(channelModeOf(channelId)))
+      return { channelId, messageId: message.messageId, data: message.data };
     this.connectionConsumed += message.data.length;
     if (channel.creditUpdate() !== undefined) this.maxChannelDataPending.add(channelId);
     const connectionLimit = this.connectionConsumed + this.config.connectionWindowBytes;
@@ -390,20 +478,30 @@ export class Connection {
     const decodedHeader = decodeHeader(bytes);
     if (!decodedHeader.ok || decodedHeader.value.header.type !== PacketType.data) {
       this.stats.packetsDropped++;
+      if (this.trace) this.traceDropped(nowMs, bytes, 'invalid');
       return;
     }
     const { header, bodyOffset } = decodedHeader.value;
     const decoded = decodeFrames(bytes, bodyOffset);
     if (!decoded.ok) {
       this.stats.packetsDropped++;
+      if (this.trace) this.traceDropped(nowMs, bytes, 'invalid');
       return;
     }
     const pn = header.packetNumber;
     if (this.acks.isDuplicate(pn)) {
       this.stats.duplicatePackets++;
+      if (this.trace) this.traceDropped(nowMs, bytes, 'duplicate');
       return;
     }
     this.stats.packetsReceived++;
+    if (this.trace) {
+      this.trace.sink.event(nowMs, 'transport:packet_received', {
+        header: { packet_type: 'data', packet_number: pn },
+        raw: { length: bytes.length },
+        frames: traceFrames(decoded.value),
+      });
+    }
     this.stats.bytesReceived += bytes.length;
     this.lastReceivedMs = nowMs;
     if (this.state === 'draining') {
@@ -433,6 +531,11 @@ export class Connection {
         case 'max_channel_data':
           ackEliciting = true;
           this.sendChannels.get(frame.channelId)?.onMaxChannelData(frame.maximumBytes);
+          break;
+        case 'expired':
+          ackEliciting = true;
+          this.onExpiredFrame(nowMs, frame.channelId, frame.forwardMessageId);
+          if (this.isEnding()) return;
           break;
         case 'message': {
           ackEliciting = true;
@@ -473,10 +576,17 @@ export class Connection {
       } else {
         // R-LOSS-6: PTO — send probes, do not declare anything lost.
         this.loss.onPtoFired();
+        if (this.trace) {
+          this.trace.sink.event(nowMs, 'recovery:loss_timer_updated', {
+            timer_type: 'pto',
+            event_type: 'expired',
+          });
+        }
         this.probesPending = 2;
       }
     }
-    for (const fragment of this.redundancy.overdue(nowMs, this.thinRtoMs())) this.queueRetransmit(fragment);
+    for (const fragment of this.redundancy.overdue(nowMs, this.thinRtoMs())) this.repair(nowMs, fragment);
+    this.expireMessages(nowMs);
     const keepAlive = this.config.keepAliveIntervalMs;
     if (keepAlive > 0 && nowMs >= this.lastAckElicitingSentMs + keepAlive) this.pingPending = true; // R-LIVE-1
   }
@@ -502,6 +612,7 @@ export class Connection {
         ? this.redundancy.copyDueMs(this.lastPollMs, this.loss.rtt.smoothedRttMs, this.copyDelayMs())
         : undefined;
     if (copyDue !== undefined) t = Math.min(t, copyDue);
+    for (const channel of this.partialChannels) t = Math.min(t, channel.nextExpiryMs);
     return t;
   }
 
@@ -566,6 +677,7 @@ export class Connection {
 
   private hasDataToSend(): boolean {
     if (this.pingPending || this.maxDataPending || this.maxChannelDataPending.size > 0) return true;
+    for (const channel of this.partialChannels) if (channel.forwardDue) return true;
     if (this.retransmitHead < this.retransmitQueue.length) return true;
     for (const channel of this.sendOrder) if (this.nextNewFragment(channel)) return true;
     return false;
@@ -575,6 +687,7 @@ export class Connection {
   private nextNewFragment(channel: SendChannel): OutgoingFragment | undefined {
     const fragment = channel.nextFragment();
     if (!fragment) return undefined;
+    if (channel.partial) return fragment; // R-PR-4: no credit
     if (fragment.offset === 0 && this.connectionSentPosition >= this.peerConnectionLimit) return undefined;
     return fragment;
   }
@@ -652,6 +765,7 @@ export class Connection {
     let at = encodeHeader(header, this.buffer, 0);
     for (const frame of frames) at = encodeFrame(frame, this.buffer, at);
     const bytes = this.buffer.slice(0, at);
+    if (this.trace) this.traceSent(nowMs, header.packetNumber, at, frames, purpose);
 
     const appLimited = !this.hasDataToSend();
     const sent: SentPacket<SentRecord> = {
@@ -694,6 +808,23 @@ export class Connection {
       const frame: Frame = { type: 'max_data', maximumBytes: this.advertisedConnectionLimit };
       frames.push(frame);
       records.push({ kind: 'max_data' });
+      room -= encodedFrameLength(frame);
+    }
+    for (const channel of this.partialChannels) {
+      if (room < 24) break;
+      if (!channel.forwardDue) continue;
+      const frame: Frame = {
+        type: 'expired',
+        channelId: channel.channelId,
+        forwardMessageId: channel.forwardPoint,
+      };
+      channel.advertisedForward = frame.forwardMessageId;
+      frames.push(frame);
+      records.push({
+        kind: 'expired',
+        channelId: channel.channelId,
+        forwardMessageId: frame.forwardMessageId,
+      });
       room -= encodedFrameLength(frame);
     }
     for (const channelId of this.maxChannelDataPending) {
@@ -743,9 +874,10 @@ export class Connection {
     const queue = this.retransmitQueue;
     while (this.retransmitHead < queue.length) {
       const fragment = queue[this.retransmitHead]!;
-      if (fragment.acked) {
+      if (fragment.acked || !this.canStillArrive(nowMs, fragment)) {
         fragment.queuedForRetransmit = false;
         this.retransmitHead++;
+        if (!fragment.acked) this.abandonMessageOf(fragment);
         continue;
       }
       const left = this.tryAddFragment(fragment, frames, records, room);
@@ -788,14 +920,18 @@ export class Connection {
         this.sendCursor = (this.sendCursor + 1) % order.length;
         continue;
       }
+      if (fragment.message.expiresAtMs <= nowMs) {
+        this.abandon(channel, fragment.message); // R-PR-2: never sent after its deadline
+        continue;
+      }
       const left = this.tryAddFragment(fragment, frames, records, room);
       if (left < 0) break;
       room = left;
       idle = 0;
       channel.onFirstSend(fragment);
-      this.connectionSentPosition += fragment.length;
+      if (!channel.partial) this.connectionSentPosition += fragment.length;
       this.noteSent(nowMs, fragment);
-      this.redundancy.onFirstSent(fragment);
+      if (channel.repairs) this.redundancy.onFirstSent(fragment);
       // Small messages from one channel share a packet; a full fragment moves the cursor on (fairness).
       if (fragment.length >= this.fragmentBytes / 2) this.sendCursor = (this.sendCursor + 1) % order.length;
     }
@@ -807,6 +943,7 @@ export class Connection {
     for (const packet of this.loss.unacked()) {
       for (const record of packet.frames) {
         if ('kind' in record || record.acked || records.includes(record)) continue;
+        if (!this.canStillArrive(nowMs, record)) continue;
         const left = this.tryAddFragment(record, frames, records, room);
         if (left < 0) return room;
         room = left;
@@ -820,7 +957,7 @@ export class Connection {
 
   private addRedundantCopies(nowMs: number, frames: Frame[], records: SentRecord[], room: number): number {
     for (const fragment of this.redundancy.candidates(nowMs, this.loss.rtt.smoothedRttMs)) {
-      if (records.includes(fragment)) continue;
+      if (records.includes(fragment) || !this.canStillArrive(nowMs, fragment)) continue;
       const left = this.tryAddFragment(fragment, frames, records, room);
       if (left < 0) continue;
       room = left;
@@ -830,6 +967,53 @@ export class Connection {
       this.stats.redundantCopies++;
     }
     return room;
+  }
+
+  // ─── Trace (spec §15) ───────────────────────────────────────────────────────────────────────────────
+
+  private traceSent(
+    nowMs: number,
+    packetNumber: number,
+    length: number,
+    frames: readonly Frame[],
+    purpose: 'data' | 'ack' | 'probe' | 'close' | 'copy',
+  ): void {
+    const data: TracePacketData = {
+      header: { packet_type: 'data', packet_number: packetNumber },
+      raw: { length },
+      frames: traceFrames(frames),
+    };
+    if (purpose === 'probe') data.trigger = 'pto_probe';
+    else if (purpose === 'copy') data.trigger = 'redundant_copy';
+    this.trace?.sink.event(nowMs, 'transport:packet_sent', data);
+  }
+
+  private traceDropped(nowMs: number, bytes: Uint8Array, trigger: 'invalid' | 'duplicate'): void {
+    this.trace?.sink.event(nowMs, 'transport:packet_dropped', { raw: { length: bytes.length }, trigger });
+  }
+
+  private traceLost(nowMs: number, lost: readonly SentPacket<SentRecord>[], trace: ConnectionTracer): void {
+    for (const packet of lost) {
+      trace.sink.event(nowMs, 'recovery:packet_lost', {
+        header: { packet_type: 'data', packet_number: packet.packetNumber },
+        trigger: packet.lostByReorderDistance > 0 ? 'reordering_threshold' : 'time_threshold',
+      });
+    }
+  }
+
+  /** The recovery figures and congestion state after ACK or loss processing (only what changed is emitted). */
+  private traceRecovery(nowMs: number, trace: ConnectionTracer): void {
+    const r = this.loss.rtt;
+    trace.metrics(nowMs, {
+      minRttMs: r.minRttMs,
+      smoothedRttMs: r.smoothedRttMs,
+      latestRttMs: r.latestRttMs,
+      rttVarMs: r.rttVarMs,
+      congestionWindowBytes: this.cc.congestionWindowBytes,
+      bytesInFlight: this.loss.bytesInFlight,
+      pacingRateBytesPerSec: this.cc.pacingRateBytesPerSec(this.loss.ccRtt()),
+    });
+    trace.congestionState(nowMs, congestionStateOf(this.cc));
   }
 
   private ccPacket(p: SentPacket<SentRecord>): CcPacket {
@@ -864,7 +1048,10 @@ export class Connection {
         ackedInFlight.push(packet);
       }
       for (const record of packet.frames) {
-        if ('kind' in record) continue;
+        if ('kind' in record) {
+          if (record.kind === 'expired') this.onForwardAcked(record.channelId, record.forwardMessageId);
+          continue;
+        }
         if (!packet.declaredLost) record.inFlightCopies--;
         this.onFragmentAcked(record);
       }
@@ -872,6 +1059,11 @@ export class Connection {
     }
     for (const packet of outcome.spurious) {
       this.stats.spuriousLosses++;
+      if (this.trace) {
+        this.trace.sink.event(nowMs, 'recovery:spurious_loss', {
+          header: { packet_type: 'data', packet_number: packet.packetNumber },
+        });
+      }
       this.cc.onSpuriousLoss(nowMs, this.ccPacket(packet));
     }
     if (ackedForCc.length > 0) {
@@ -879,6 +1071,7 @@ export class Connection {
       this.cc.onPacketsAcked(nowMs, ackedForCc, this.loss.ccRtt(), this.loss.bytesInFlight, sample);
     }
     this.onLost(nowMs, outcome.lost);
+    if (this.trace) this.traceRecovery(nowMs, this.trace);
   }
 
   private onFragmentAcked(fragment: OutgoingFragment): void {
@@ -889,9 +1082,91 @@ export class Connection {
     if (!message) return;
     this.sendBufferedBytes -= message.data.length;
     this.events.push({ type: 'delivered', channelId: message.channelId, messageId: message.messageId });
+    this.maybeWritable();
+  }
+
+  private maybeWritable(): void {
     if (this.writableWanted && this.sendBufferedBytes * 2 <= this.config.sendBufferBytes) {
       this.writableWanted = false;
       this.events.push({ type: 'writable' });
+    }
+  }
+
+  // ─── Partial reliability (spec §12.1) ───────────────────────────────────────────────────────────────
+
+  /**
+   * A lost or overdue fragment (R-LOSS-1, R-LOSS-9): queued for retransmission, unless it is on a partially
+   * reliable channel and can no longer arrive in time — then its message is abandoned (R-PR-3).
+   */
+  private repair(nowMs: number, fragment: OutgoingFragment): void {
+    if (fragment.acked || fragment.queuedForRetransmit) return;
+    if (this.canStillArrive(nowMs, fragment)) this.queueRetransmit(fragment);
+    else this.abandonMessageOf(fragment);
+  }
+
+  /**
+   * Whether sending `fragment` again is worth it (R-PR-3): always on reliable channels; never on unreliable
+   * ones; on deadline channels while now + the one-way delay estimate (smoothed RTT / 2) is before its deadline.
+   */
+  private canStillArrive(nowMs: number, fragment: OutgoingFragment): boolean {
+    const message = fragment.message;
+    if (
+      message.expiresAtMs === Number.POSITIVE_INFINITY &&
+      channelModeOf(message.channelId) !== ChannelMode.unreliable
+    ) {
+      return true;
+    }
+    if (channelModeOf(message.channelId) === ChannelMode.unreliable) return false;
+    return nowMs + this.loss.rtt.smoothedRttMs / 2 < message.expiresAtMs;
+  }
+
+  private abandonMessageOf(fragment: OutgoingFragment): void {
+    const channel = this.sendChannels.get(fragment.message.channelId);
+    if (channel) this.abandon(channel, fragment.message);
+  }
+
+  /** Gives up on a message of a partially reliable channel (R-PR-2) and tells the application. */
+  private abandon(channel: SendChannel, message: OutgoingMessage): void {
+    if (!channel.abandon(message)) return;
+    this.sendBufferedBytes -= message.data.length;
+    this.stats.messagesExpired++;
+    this.events.push({ type: 'expired', channelId: message.channelId, messageId: message.messageId });
+    this.maybeWritable();
+  }
+
+  /** R-PR-2: abandons every outstanding message whose deadline has passed (checked in id order per channel). */
+  private expireMessages(nowMs: number): void {
+    for (const channel of this.partialChannels) {
+      for (const message of channel.expiredAt(nowMs)) this.abandon(channel, message);
+    }
+    if (this.state === 'closing') this.maybeFinishClosing(nowMs);
+  }
+
+  /** R-PR-6: the peer's forward point — stop waiting for the messages it abandoned. */
+  private onExpiredFrame(nowMs: number, channelId: number, forwardMessageId: number): void {
+    if (isReliableMode(channelModeOf(channelId))) {
+      this.violation(nowMs, `channel ${channelId}: EXPIRED on a reliable channel`);
+      return;
+    }
+    const channel = this.receiveChannel(nowMs, channelId);
+    if (!channel) return;
+    const count = channel.handleForward(forwardMessageId);
+    if (count === 0) return;
+    this.stats.messagesSkipped += count;
+    this.events.push({ type: 'skipped', channelId, beforeMessageId: forwardMessageId, count });
+  }
+
+  private onForwardAcked(channelId: number, forwardMessageId: number): void {
+    const channel = this.sendChannels.get(channelId);
+    if (channel && forwardMessageId > channel.acknowledgedForward)
+      channel.acknowledgedForward = forwardMessageId;
+  }
+
+  /** A lost EXPIRED frame is sent again, with the then-current forward point (R-PR-5). */
+  private onForwardLost(channelId: number): void {
+    const channel = this.sendChannels.get(channelId);
+    if (channel && channel.acknowledgedForward < channel.advertisedForward) {
+      channel.advertisedForward = channel.acknowledgedForward;
     }
   }
 
@@ -899,6 +1174,7 @@ export class Connection {
   private onLost(nowMs: number, lost: SentPacket<SentRecord>[]): void {
     if (lost.length === 0) return;
     this.stats.lostPackets += lost.length;
+    if (this.trace) this.traceLost(nowMs, lost, this.trace);
     const ccLost: CcPacket[] = [];
     for (const packet of lost) {
       if (packet.inFlight) ccLost.push(this.ccPacket(packet));
@@ -907,14 +1183,16 @@ export class Connection {
         if ('kind' in record) {
           if (record.kind === 'max_data') this.maxDataPending = true;
           else if (record.kind === 'max_channel_data') this.maxChannelDataPending.add(record.channelId);
+          else if (record.kind === 'expired') this.onForwardLost(record.channelId);
           continue;
         }
         record.inFlightCopies--;
         if (!record.acked && record.inFlightCopies <= 0 && !record.queuedForRetransmit)
-          this.queueRetransmit(record);
+          this.repair(nowMs, record);
       }
     }
     if (ccLost.length > 0) this.cc.onPacketsLost(nowMs, ccLost, this.loss.isPersistentCongestion(lost));
+    if (this.trace) this.traceRecovery(nowMs, this.trace);
   }
 
   /**
@@ -969,10 +1247,6 @@ export class Connection {
     let channel = this.receiveChannels.get(channelId);
     if (channel) return channel;
     const mode = channelModeOf(channelId);
-    if (mode !== ChannelMode.reliableOrdered && mode !== ChannelMode.reliableUnordered) {
-      this.violation(nowMs, `channel ${channelId}: unsupported mode`);
-      return undefined;
-    }
     if (this.receiveChannels.size >= this.config.maxChannels) {
       this.violation(nowMs, 'too many channels', CloseCode.limitExceeded); // R-CHAN-5
       return undefined;
@@ -980,6 +1254,8 @@ export class Connection {
     channel = new ReceiveChannel({
       channelId,
       ordered: mode === ChannelMode.reliableOrdered,
+      // Deadline and unreliable channels deliver as soon as complete (R-PR-6), optionally sequenced (R-PR-7).
+      sequenced: !isReliableMode(mode) && this.channelOptions.get(channelId)?.sequenced === true,
       maxMessageBytes: this.config.maxMessageBytes,
       windowBytes: this.config.channelWindowBytes,
       // Matches the sender's per-message credit rule (R-FLOW-2): a message may start below the limit.
@@ -995,6 +1271,7 @@ export class Connection {
       channel = new SendChannel(channelId, this.config.channelWindowBytes);
       this.sendChannels.set(channelId, channel);
       this.sendOrder.push(channel);
+      if (channel.partial) this.partialChannels.push(channel);
     }
     return channel;
   }

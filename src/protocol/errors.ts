@@ -9,7 +9,8 @@ export class FerryUsageError extends Error {
       | 'connection-closed'
       | 'closing'
       | 'unsupported-channel-mode'
-      | 'invalid-channel',
+      | 'invalid-channel'
+      | 'invalid-deadline',
     message: string,
   ) {
     super(message);

@@ -80,6 +80,9 @@ const frameArb: fc.Arbitrary<Frame> = fc.oneof(
   fc
     .record({ channelId: varintValue, maximumBytes: varintValue })
     .map((f): Frame => ({ type: 'max_channel_data', ...f })),
+  fc
+    .record({ channelId: varintValue, forwardMessageId: varintValue })
+    .map((f): Frame => ({ type: 'expired', ...f })),
   messageArb,
   messageArb,
 );

@@ -166,14 +166,6 @@ describe('spec §7 channels, fragmentation and ordering', () => {
     expect(pair.server.receive()).toBeUndefined();
   });
 
-  it('R-CHAN-11: deadline and unreliable channels are not available yet: refused and a violation', () => {
-    const pair = new HandPair();
-    expectUsageError(() => pair.client.send(0, 2, Uint8Array.of(1)), 'unsupported-channel-mode');
-    expectUsageError(() => pair.client.send(0, 7, Uint8Array.of(1)), 'unsupported-channel-mode');
-    serverFed(pair, [[message(3, 0, [1])]]);
-    expect(closeCodeSent(pair)).toBe(CloseCode.protocolViolation);
-  });
-
   it('R-CHAN-12: fragments of one message that disagree on its total length are a violation', () => {
     const pair = new HandPair();
     serverFed(pair, [[message(0, 0, [1, 2], 0, 4)], [message(0, 0, [3], 2, 5)]]);

@@ -221,7 +221,7 @@ describe('spec §3 packet format', () => {
 });
 
 describe('spec §4 frames', () => {
-  const known = new Set([0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x10, 0x11, 0x12, 0x13]);
+  const known = new Set([0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x10, 0x11, 0x12, 0x13]);
 
   it('R-FRAME-1: every frame starts with a one-byte type; unknown types drop the packet', () => {
     for (let type = 0; type < 256; type++) {
@@ -235,7 +235,7 @@ describe('spec §4 frames', () => {
   it('R-FRAME-2: the reserved type ranges are unknown until defined, and never sent', () => {
     const ranges = Object.values(reservedFrameTypes);
     expect(ranges).toEqual([
-      [0x06, 0x0f],
+      [0x07, 0x0f],
       [0x20, 0x2f],
       [0x30, 0x3f],
     ]);
@@ -378,6 +378,15 @@ describe('spec §4 frames', () => {
     expect(decoded.ok && decoded.value.frames).toEqual([
       { type: 'max_channel_data', channelId: 2, maximumBytes: 256 },
     ]);
+  });
+
+  it('R-FRAME-17: EXPIRED is type 0x06, channel id, forward message id', () => {
+    expect(encodeFrameHex({ type: 'expired', channelId: 66, forwardMessageId: 300 })).toBe('06404241' + '2c');
+    const decoded = decodePacket(dataPacket('06 0a 4100'));
+    expect(decoded.ok && decoded.value.frames).toEqual([
+      { type: 'expired', channelId: 10, forwardMessageId: 256 },
+    ]);
+    expect(decodePacket(dataPacket('06 0a'))).toMatchObject({ ok: false });
   });
 
   it('R-FRAME-13: MESSAGE without OFFSET is a whole message from offset 0', () => {

@@ -36,6 +36,10 @@ const table: [string, Frame][] = [
     `max_channel_data ${v}`,
     { type: 'max_channel_data', channelId: v, maximumBytes: edges[edges.length - 1 - edges.indexOf(v)]! },
   ]),
+  ...edges.map((v): [string, Frame] => [
+    `expired ${v}`,
+    { type: 'expired', channelId: v, forwardMessageId: edges[edges.length - 1 - edges.indexOf(v)]! },
+  ]),
   ...edges.map((v): [string, Frame] => [`close code ${v}`, { type: 'close', code: v, reason: 'r' }]),
   ['close empty reason', { type: 'close', code: 0, reason: '' }],
   ['close long reason', { type: 'close', code: 1, reason: 'é'.repeat(100) }],

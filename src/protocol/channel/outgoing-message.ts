@@ -1,6 +1,9 @@
 /** One fragment of an outgoing message: a fixed slice, so every retransmission resends the same bytes (spec §7). */
 export class OutgoingFragment {
-  /** Acknowledged by the peer in any copy. */
+  /**
+   * Settled: acknowledged by the peer in any copy, or abandoned with its message on a partially reliable
+   * channel (spec §12.1). Nothing sends a settled fragment again.
+   */
   acked = false;
   /** Copies currently in flight (sent, neither acknowledged nor declared lost). */
   inFlightCopies = 0;
@@ -40,6 +43,8 @@ export class OutgoingMessage {
   unackedFragments: number;
   /** Index of the next fragment never sent. */
   nextUnsent = 0;
+  /** Given up on a partially reliable channel (deadline passed or a fragment lost, spec §12.1). */
+  abandoned = false;
 
   constructor(
     /** Channel id. */
@@ -52,6 +57,8 @@ export class OutgoingMessage {
     fragmentBytes: number,
     /** When the application handed it over (ms). */
     readonly enqueuedAtMs: number,
+    /** When it stops being worth sending (ms): `Infinity` on reliable channels (spec §12.1). */
+    readonly expiresAtMs: number = Number.POSITIVE_INFINITY,
   ) {
     const count = Math.max(1, Math.ceil(data.length / fragmentBytes));
     for (let i = 0; i < count; i++) {

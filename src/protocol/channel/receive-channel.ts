@@ -39,6 +39,11 @@ export interface ReceiveChannelOptions {
    * the limit). See {@link ReceiveChannel}.
    */
   admission?: WindowAdmission;
+  /**
+   * Sequenced delivery (spec §12.1, R-PR-7): a message completing after a higher id was delivered is dropped as
+   * stale. Only for unordered channels. Default false.
+   */
+  sequenced?: boolean;
 }
 
 /**
@@ -125,6 +130,14 @@ export class ReceiveChannel {
   rejected = 0;
   /** Of `rejected`, fragments dropped as `beyond-window`. */
   windowDrops = 0;
+  /** Messages the sender abandoned that never completed here (skipped by a forward point, R-PR-6). */
+  skipped = 0;
+  /** Sequenced channels: messages completed after a higher id had been delivered, dropped (R-PR-7). */
+  staleDrops = 0;
+  /** Whether stale messages are dropped (R-PR-7). */
+  readonly sequenced: boolean;
+  /** Highest message id delivered (-1: none). */
+  private highestDelivered = -1;
 
   /** Messages being reassembled, or complete but waiting for an earlier id (ordered mode). */
   private readonly assemblies = new Map<number, MessageReassembly>();
@@ -148,6 +161,9 @@ export class ReceiveChannel {
     this.windowBytes = options.windowBytes ?? defaultReceiveWindowBytes;
     this.maxPendingMessages = options.maxPendingMessages ?? defaultMaxPendingMessages;
     this.admission = options.admission ?? 'whole-message';
+    this.sequenced = options.sequenced ?? false;
+    if (this.sequenced && this.ordered)
+      throw new RangeError('ReceiveChannel: sequenced needs an unordered channel');
     if (!isNonNegativeSafeInteger(this.channelId)) {
       throw new RangeError(
         `ReceiveChannel: channelId must be a non-negative safe integer, got ${this.channelId}`,
@@ -285,6 +301,34 @@ export class ReceiveChannel {
     return limit;
   }
 
+  /**
+   * Applies the sender's forward point (R-PR-6): every id below `forwardMessageId` is settled at the sender, so
+   * partial messages below it are discarded and never awaited. Returns how many ids were skipped (neither
+   * delivered nor deliverable any more). Only for unordered channels (deadline and unreliable, spec §12.1).
+   */
+  handleForward(forwardMessageId: number): number {
+    if (this.ordered)
+      throw new RangeError(`ReceiveChannel ${this.channelId}: forward point on an ordered channel`);
+    if (!isNonNegativeSafeInteger(forwardMessageId) || forwardMessageId <= this.lowestUndelivered) return 0;
+    let skipped = 0;
+    this.deliveredAbove.forEachGap(this.lowestUndelivered, forwardMessageId - 1, (start, end) => {
+      skipped += end - start + 1;
+    });
+    for (const [id, assembly] of this.assemblies) {
+      if (id >= forwardMessageId) continue;
+      this.assemblies.delete(id);
+      this.assemblyBytes -= assembly.totalLength;
+    }
+    this.deliveredAbove.removeBelow(forwardMessageId);
+    this.lowestUndelivered = forwardMessageId;
+    if (this.deliveredAbove.has(forwardMessageId)) {
+      this.lowestUndelivered = this.deliveredAbove.coveredUpTo()! + 1;
+      this.deliveredAbove.removeBelow(this.lowestUndelivered);
+    }
+    this.skipped += skipped;
+    return skipped;
+  }
+
   /** Whether a new message may start buffering (spec §8 receiver rule, and the pending-message cap). */
   private admits(messageId: number, totalLength: number): boolean {
     const ready = this.readyMessages;
@@ -300,7 +344,15 @@ export class ReceiveChannel {
 
   private onComplete(messageId: number, assembly: MessageReassembly): void {
     if (!this.ordered) {
-      this.deliver(messageId, assembly);
+      if (this.sequenced && messageId < this.highestDelivered) {
+        // R-PR-7: stale — settled here as if delivered (exactly-once), but never handed to the application.
+        this.assemblies.delete(messageId);
+        this.assemblyBytes -= assembly.totalLength;
+        this.staleDrops++;
+      } else {
+        this.deliver(messageId, assembly);
+        if (messageId > this.highestDelivered) this.highestDelivered = messageId;
+      }
       this.deliveredAbove.add(messageId);
       if (messageId === this.lowestUndelivered) {
         this.lowestUndelivered = this.deliveredAbove.coveredUpTo()! + 1;

@@ -6,6 +6,7 @@ export const FrameType = {
   close: 0x03,
   maxData: 0x04,
   maxChannelData: 0x05,
+  expired: 0x06,
   message: 0x10,
 } as const;
 
@@ -19,8 +20,8 @@ export const messageLengthFlag = 0x02;
  * unknown types: never sent, and a packet carrying one is dropped.
  */
 export const reservedFrameTypes = {
-  /** Channel control: open, close and expiry notices (spec §7, §12). */
-  channelControl: [0x06, 0x0f],
+  /** Channel control: open and close notices (spec §7, §12). */
+  channelControl: [0x07, 0x0f],
   /** Handshake (spec §13). */
   handshake: [0x20, 0x2f],
   /** Forward error correction (spec §11). */
@@ -84,6 +85,19 @@ export interface MaxChannelDataFrame {
   maximumBytes: number;
 }
 
+/**
+ * A partially reliable channel's forward point (R-FRAME-17, spec §12.1): the sender will never send again any
+ * message of the channel with an id below `forwardMessageId` — each is acknowledged or abandoned — so the
+ * receiver stops waiting for them.
+ */
+export interface ExpiredFrame {
+  type: 'expired';
+  /** The channel (a deadline or unreliable channel). */
+  channelId: number;
+  /** Every message id below this one is settled at the sender. */
+  forwardMessageId: number;
+}
+
 /** One fragment (or all) of an application message (R-FRAME-13 … R-FRAME-16). */
 export interface MessageFrame {
   type: 'message';
@@ -112,6 +126,7 @@ export type Frame =
   | CloseFrame
   | MaxDataFrame
   | MaxChannelDataFrame
+  | ExpiredFrame
   | MessageFrame;
 
 /**

@@ -30,6 +30,8 @@ export function encodedFrameLength(frame: Frame): number {
       return 1 + varintLength(frame.maximumBytes);
     case 'max_channel_data':
       return 1 + varintLength(frame.channelId) + varintLength(frame.maximumBytes);
+    case 'expired':
+      return 1 + varintLength(frame.channelId) + varintLength(frame.forwardMessageId);
     case 'message':
       return messageFrameLength(frame);
   }
@@ -59,6 +61,12 @@ export function encodeFrame(frame: Frame, buf: Uint8Array, offset: number): numb
       varintLength(frame.maximumBytes);
       const at = writeVarint(buf, writeU8(buf, offset, FrameType.maxChannelData), frame.channelId);
       return writeVarint(buf, at, frame.maximumBytes);
+    }
+    case 'expired': {
+      varintLength(frame.channelId);
+      varintLength(frame.forwardMessageId);
+      const at = writeVarint(buf, writeU8(buf, offset, FrameType.expired), frame.channelId);
+      return writeVarint(buf, at, frame.forwardMessageId);
     }
     case 'message':
       return encodeMessageFrame(frame, buf, offset);
@@ -96,6 +104,11 @@ export function decodeFrame(reader: WireReader): Frame | undefined {
       const channelId = reader.varint();
       const maximumBytes = channelId < 0 ? -1 : reader.varint();
       return maximumBytes < 0 ? undefined : { type: 'max_channel_data', channelId, maximumBytes };
+    }
+    case FrameType.expired: {
+      const channelId = reader.varint();
+      const forwardMessageId = channelId < 0 ? -1 : reader.varint();
+      return forwardMessageId < 0 ? undefined : { type: 'expired', channelId, forwardMessageId };
     }
     case 0x10:
     case 0x11:
