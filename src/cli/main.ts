@@ -5,19 +5,24 @@ import { flatten, formatValue, renderTable } from './format.ts';
 import { type BenchArgs, parseBenchArgs, sweepableFlags } from './options.ts';
 import { plotSpec, renderSvg } from './plot.ts';
 import { createProgress } from './progress.ts';
-import { hasKcpAdapter, type Protocol, runWithProtocol, unavailableReason } from './protocols.ts';
+import { type Protocol, unavailableReason } from './protocols.ts';
+import { realPeerNote, realRunNote, realUnavailableReason, runWith } from './real/index.ts';
 import type { Scenario, ScenarioOptions, ScenarioResult } from './scenario.ts';
 import { findScenario, scenarios } from './scenarios/index.ts';
+import { runSummary } from './summary.ts';
+import { flagNotes } from './validate.ts';
 
 const usage = `usage: ferry bench [scenario] [--json] [--seed N] [--loss P] [--loss-model bernoulli|bag|gilbert]
                    [--burst B] [--rtt MS] [--delay MS] [--jitter MS] [--rate MBPS] [--duration S] [--profile NAME]
                    [--fec on|off] [--sweep NAME=V1,V2,…] [--vs kcp|kcp-fast|kcp-normal] [--metric KEY[,KEY…]]
-                   [--plot FILE.svg]
+                   [--plot FILE.svg] [--real]
   --sweep   one run per value of one knob (${sweepableFlags.join(', ')}); one table row per run
   --vs      KCP (C, via node-kcp) on the same simulated link and seed, beside Ferry
   --metric  result keys (dotted when nested) for sweep tables and plots
   --plot    SVG chart: latency CDF (kcp-echo, im-30), goodput vs loss (bulk-30), residual loss vs overhead
             (media-30), or --metric against the swept value
+  --real    the same scenarios over real UDP on loopback through the impairment relay (wall-clock time, not
+            deterministic; kcp-echo, im-30, bulk-30; Ferry only)
   --json    one JSON object (../shared/scenarios.md shape); with --sweep or --vs, one object per line (JSON
             Lines) with two more fields, "protocol" and "sweep": {"name", "value"}`;
 
@@ -58,11 +63,11 @@ function jsonValue(raw: string): number | string {
 }
 
 /** The protocols to run: Ferry, then each `--vs` peer that can run here (one note line per skipped one). */
-function protocolsFor(scenario: Scenario, peers: readonly Protocol[], io: CliIo): Protocol[] {
+function protocolsFor(scenario: Scenario, peers: readonly Protocol[], io: CliIo, real = false): Protocol[] {
   const out: Protocol[] = ['ferry'];
   const notes = new Set<string>();
   for (const peer of peers) {
-    const reason = unavailableReason(scenario.name, peer);
+    const reason = real ? realPeerNote : unavailableReason(scenario.name, peer);
     if (reason) notes.add(reason);
     else out.push(peer);
   }
@@ -71,7 +76,12 @@ function protocolsFor(scenario: Scenario, peers: readonly Protocol[], io: CliIo)
 }
 
 /** Runs every (sweep value × protocol) of one scenario, with a progress bar on a TTY. */
-function runAll(scenario: Scenario, args: BenchArgs, protocols: readonly Protocol[], io: CliIo): Run[] {
+async function runAll(
+  scenario: Scenario,
+  args: BenchArgs,
+  protocols: readonly Protocol[],
+  io: CliIo,
+): Promise<Run[]> {
   const variants = args.sweep
     ? args.sweep.values.map((value, i) => ({ value, options: args.sweep!.options[i]! }))
     : [{ value: undefined, options: args.options }];
@@ -92,7 +102,8 @@ function runAll(scenario: Scenario, args: BenchArgs, protocols: readonly Protoco
           .join(' ');
         const onProgress = progress.run(runs.length, label);
         const started = performance.now();
-        const result = runWithProtocol(scenario, protocol, { ...variant.options, onProgress });
+        const options = { ...variant.options, onProgress };
+        const result = await runWith(scenario, protocol, options, args.real ?? false);
         const wallMs = Math.round(performance.now() - started);
         runs.push({ protocol, sweepValue: variant.value, options: variant.options, result, wallMs });
       }
@@ -189,8 +200,12 @@ async function runScenario(name: string, args: BenchArgs, io: CliIo): Promise<nu
   if (args.metrics && args.plotFile && !args.sweep) {
     throw new UsageError('--metric plots a result against a swept value: add --sweep');
   }
-  const protocols = protocolsFor(scenario, args.peers, io);
-  const runs = runAll(scenario, args, protocols, io);
+  const realReason = args.real ? realUnavailableReason(name) : undefined;
+  if (realReason) throw new UsageError(`--real: ${realReason}`);
+  const protocols = protocolsFor(scenario, args.peers, io, args.real);
+  for (const note of flagNotes(name, args, protocols.length > 1)) io.err(`ferry: ${note}`);
+  if (args.real) io.err(`ferry: ${realRunNote}`);
+  const runs = await runAll(scenario, args, protocols, io);
   if (args.json) printJson(name, args, runs, io);
   else printTable(scenario, args, runs, protocols, io);
   if (args.plotFile) {
@@ -204,69 +219,6 @@ async function runScenario(name: string, args: BenchArgs, io: CliIo): Promise<nu
     });
     await (io.writeFile ?? processIo.writeFile!)(args.plotFile, await renderSvg(spec));
     io.err(`ferry: chart written to ${args.plotFile}`);
-  }
-  return 0;
-}
-
-/** Runs every scenario at reduced duration, KCP beside Ferry where it has an adapter; one summary table. */
-function runSummary(args: BenchArgs, io: CliIo): number {
-  if (args.sweep || args.plotFile || args.metrics) {
-    throw new UsageError('--sweep, --plot and --metric need a scenario: ferry bench <scenario> …');
-  }
-  const plan: { scenario: Scenario; protocol: Protocol }[] = [];
-  const notes = new Set<string>();
-  for (const scenario of scenarios) {
-    plan.push({ scenario, protocol: 'ferry' });
-    if (!hasKcpAdapter(scenario.name)) continue;
-    for (const protocol of ['kcp-fast', 'kcp-normal'] as const) {
-      const reason = unavailableReason(scenario.name, protocol);
-      if (reason) notes.add(reason);
-      else plan.push({ scenario, protocol });
-    }
-  }
-  for (const note of notes) io.err(`ferry: ${note}`);
-  const progress = createProgress({ stream: args.json ? undefined : io.progress, totalRuns: plan.length });
-  const rows: string[][] = [];
-  try {
-    plan.forEach(({ scenario, protocol }, index) => {
-      const onProgress = progress.run(index, `${scenario.name} ${protocol}`);
-      const started = performance.now();
-      const { params, results } = runWithProtocol(scenario, protocol, {
-        ...args.options,
-        quick: true,
-        onProgress,
-      });
-      const wallMs = Math.round(performance.now() - started);
-      if (args.json) {
-        const line: Record<string, unknown> = {
-          scenario: scenario.name,
-          seed: args.options.seed,
-          params,
-          results,
-          wallMs,
-        };
-        if (protocol !== 'ferry') line['protocol'] = protocol;
-        io.out(JSON.stringify(line));
-        return;
-      }
-      const flat = new Map(flatten(results));
-      const keys = scenario.headline ?? [...flat.keys()].slice(0, 4);
-      const shown = keys.filter((k) => flat.has(k));
-      rows.push([
-        scenario.name,
-        protocol,
-        shown.map((k) => `${k}=${formatValue(flat.get(k))}`).join('  '),
-        `${wallMs}`,
-      ]);
-    });
-  } finally {
-    progress.stop();
-  }
-  if (!args.json) {
-    io.out(
-      `ferry bench: every scenario at reduced duration, seed ${args.options.seed} (ferry bench <scenario> runs one in full)`,
-    );
-    io.out(renderTable(['scenario', 'protocol', 'headline results', 'wall ms'], rows));
   }
   return 0;
 }
@@ -285,7 +237,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
       io.out(`${usage}\n\nscenarios:\n${listScenarios()}`);
       return 0;
     }
-    if (parsed.scenario === undefined) return runSummary(parsed, io);
+    if (parsed.scenario === undefined) return await runSummary(parsed, io);
     return await runScenario(parsed.scenario, parsed, io);
   } catch (err) {
     if (err instanceof UsageError) {

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { UsageError } from './errors.ts';
 import { type Protocol, parseProtocols } from './protocols.ts';
 import type { ScenarioOptions } from './scenario.ts';
+import { checkBenchArgs } from './validate.ts';
 
 /** A `--sweep name=v1,v2,…`: one run per value, every other knob as given. */
 export interface Sweep {
@@ -26,6 +27,8 @@ export interface BenchArgs {
   plotFile?: string;
   /** `--metric a,b`: result keys (dotted when nested) for sweep tables and plots. */
   metrics?: string[];
+  /** `--real`: real UDP sockets on loopback through the impairment relay, in wall-clock time. */
+  real?: boolean;
 }
 
 const benchFlags = {
@@ -145,7 +148,6 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs & { help: boo
   }
   const { values, positionals } = parsed;
   if (positionals.length > 1) throw new UsageError(`unexpected argument '${positionals[1]}'`);
-  if (values.real) throw new UsageError('--real is not available yet (needs the Node transport, issue 7)');
   if (values.trace !== undefined) {
     throw new UsageError('--trace is not available yet (the trace schema needs connection hooks)');
   }
@@ -169,5 +171,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs & { help: boo
       throw new UsageError(`--metric must be a comma-separated list, got '${values.metric}'`);
     args.metrics = metrics;
   }
+  if (values.real) args.real = true;
+  checkBenchArgs(args);
   return args;
 }

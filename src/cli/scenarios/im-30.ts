@@ -3,6 +3,7 @@ import { FerryPair, type Side } from '../../harness/ferry-pair.ts';
 import type { ConnectionConfig } from '../../protocol/connection-config.ts';
 import type { LinkProfile } from '../../sim/link.ts';
 import type { Scenario, ScenarioOptions, ScenarioResult } from '../scenario.ts';
+import { profileConfig } from '../validate-profiles.ts';
 import { quantile, round } from './stats.ts';
 
 /** Parameters of one im-30 run (scenarios.md "im-30"). */
@@ -172,5 +173,8 @@ export const im30Scenario: Scenario = {
   name: 'im-30',
   headline: ['latencyP50Ms', 'latencyP99Ms', 'overhead', 'delivered', 'sent'],
   summary: 'instant messaging: Poisson 20 msg/s each way, 16 B–16 KiB, 30% loss, 40±10 ms, 5 Mbit/s',
-  run: (options) => runIm30(im30Params(options), undefined, options.onProgress),
+  run: (options) => {
+    const params = im30Params(options);
+    return runIm30(params, profileConfig(params.profile), options.onProgress);
+  },
 };

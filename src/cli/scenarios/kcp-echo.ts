@@ -3,6 +3,7 @@ import { FerryPair } from '../../harness/ferry-pair.ts';
 import type { ConnectionConfig } from '../../protocol/connection-config.ts';
 import type { LinkProfile } from '../../sim/link.ts';
 import type { Scenario, ScenarioOptions, ScenarioResult } from '../scenario.ts';
+import { profileConfig } from '../validate-profiles.ts';
 import { mean, quantile, round } from './stats.ts';
 
 /** Parameters of one kcp-echo run (scenarios.md "kcp-echo"). */
@@ -16,6 +17,8 @@ export interface KcpEchoParams {
   intervalMs: number;
   messageBytes: number;
   messages: number;
+  /** Bottleneck rate (Mbit/s) with a 64 KiB drop-tail queue, each direction; absent = none (KCP's test). */
+  rateMbps?: number;
   profile: string;
   /** Forward error correction on both sides (spec §11). */
   fec: boolean;
@@ -40,6 +43,7 @@ export function kcpEchoParams(options: ScenarioOptions): KcpEchoParams {
         : options.quick
           ? 200
           : 1000,
+    ...(options.rateMbps !== undefined ? { rateMbps: options.rateMbps } : {}),
     profile: options.profile ?? 'default',
     fec: options.fec ?? false,
   };
@@ -55,6 +59,7 @@ export function kcpEchoLink(params: KcpEchoParams): LinkProfile {
     jitterMs: (params.delayMaxMs - params.delayMinMs) / 2,
     fifo: true,
     maxInFlight: 1000, // KCP's delay line holds at most 1000 packets
+    ...(params.rateMbps !== undefined ? { rateMbps: params.rateMbps } : {}),
   };
 }
 
@@ -163,5 +168,8 @@ export const kcpEchoScenario: Scenario = {
   name: 'kcp-echo',
   headline: ['avgRttMs', 'maxRttMs', 'bytesPerMsg', 'echoed'],
   summary: "KCP's echo test: 8-byte message every 20 ms, echoed; latency under bag loss (default 30%)",
-  run: (options) => runKcpEcho(kcpEchoParams(options), undefined, options.onProgress),
+  run: (options) => {
+    const params = kcpEchoParams(options);
+    return runKcpEcho(params, profileConfig(params.profile), options.onProgress);
+  },
 };
