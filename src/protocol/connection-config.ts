@@ -36,6 +36,19 @@ export interface ConnectionConfig {
   sendBufferBytes: number;
   /** Most channels a peer may use, R-CHAN-5. */
   maxChannels: number;
+  /**
+   * Hard cap on received bytes held by all channels together (messages charged in full at their first fragment,
+   * plus delivered messages not yet taken), R-LIMIT-1: a fragment opening a message beyond it is dropped and
+   * counted (`bufferLimitDrops`). Below `connectionWindowBytes + 2 × maxMessageBytes` a legitimate sender using
+   * many channels with large messages may stall.
+   */
+  maxReceiveBufferBytes: number;
+  /** Most received messages held by all channels together (reassembling or not yet taken), R-LIMIT-2. */
+  maxPendingMessages: number;
+  /** Most received messages held by one channel, and how far past its lowest undelivered id one may be, R-LIMIT-2. */
+  maxPendingMessagesPerChannel: number;
+  /** Packet-number ranges remembered for duplicate detection and ACKs (at least 4 × `maxAckRanges`), R-LIMIT-3. */
+  maxTrackedAckRanges: number;
   /** Most time a graceful close waits for acknowledgements before giving up (ms), R-CLOSE-2. */
   closeTimeoutMs: number;
   /** Redundancy for application-limited traffic (spec §6.5): largest fragment copied (bytes); 0 disables. */
@@ -74,6 +87,10 @@ export const defaultConnectionConfig: Readonly<ConnectionConfig> = {
   connectionWindowBytes: 4 * 1024 * 1024,
   sendBufferBytes: 32 * 1024 * 1024,
   maxChannels: 256,
+  maxReceiveBufferBytes: 36 * 1024 * 1024,
+  maxPendingMessages: 65_536,
+  maxPendingMessagesPerChannel: 16_384,
+  maxTrackedAckRanges: 256,
   closeTimeoutMs: 10_000,
   redundancyMaxFragmentBytes: 65_536,
   redundancySmallFragmentBytes: 256,

@@ -79,6 +79,8 @@ export interface ConnectionStats {
   messagesExpired: number;
   /** Message ids the peer abandoned that never completed here (R-PR-6). */
   messagesSkipped: number;
+  /** Fragments dropped because the receive buffer or pending-message caps were reached (R-LIMIT-1, R-LIMIT-2). */
+  bufferLimitDrops: number;
 }
 
 /** Per-channel settings of deadline and unreliable channels (spec §12.1), for both directions of the id. */
@@ -153,6 +155,7 @@ export class Connection {
     spuriousLosses: 0,
     messagesExpired: 0,
     messagesSkipped: 0,
+    bufferLimitDrops: 0,
   };
 
   private readonly loss: LossDetection<SentRecord>;
@@ -222,7 +225,7 @@ export class Connection {
       maxAckDelayMs: c.maxAckDelayMs,
       ackElicitingThreshold: c.ackElicitingThreshold,
       maxAckRanges: c.maxAckRanges,
-      maxTrackedRanges: Math.max(4 * c.maxAckRanges, 256),
+      maxTrackedRanges: Math.max(4 * c.maxAckRanges, c.maxTrackedAckRanges), // R-LIMIT-3
     });
     this.cc =
       options.congestionController ??
@@ -1223,10 +1226,27 @@ export class Connection {
     // R-FLOW-6: the connection window bounds what all channels together buffer; only a channel's next message
     // is admitted beyond it, so progress is always possible.
     const id = frame.messageId;
-    if (id !== channel.nextMessageId && !channel.isAssembling(id) && !channel.isDelivered(id)) {
+    if (
+      !channel.isAssembling(id) &&
+      !channel.isDelivered(id) &&
+      frame.totalLength <= this.config.maxMessageBytes
+    ) {
       let buffered = 0;
-      for (const ch of this.receiveChannels.values()) buffered += ch.bufferedBytes;
-      if (buffered >= this.config.connectionWindowBytes) return 'dropped';
+      let pending = 0;
+      for (const ch of this.receiveChannels.values()) {
+        buffered += ch.bufferedBytes;
+        pending += ch.pendingAssemblies + ch.readyMessages;
+      }
+      const head = id === channel.nextMessageId;
+      if (!head && buffered >= this.config.connectionWindowBytes) return 'dropped';
+      // R-LIMIT-1, R-LIMIT-2: hard caps whatever the declared lengths (a head still waits for room to free up).
+      if (
+        (buffered > 0 && buffered + frame.totalLength > this.config.maxReceiveBufferBytes) ||
+        (!head && pending >= this.config.maxPendingMessages)
+      ) {
+        this.stats.bufferLimitDrops++;
+        return 'dropped';
+      }
     }
     const outcome = channel.handleFragment(frame);
     if (outcome.status === 'rejected') {
@@ -1260,6 +1280,7 @@ export class Connection {
       windowBytes: this.config.channelWindowBytes,
       // Matches the sender's per-message credit rule (R-FLOW-2): a message may start below the limit.
       admission: 'message-start',
+      maxPendingMessages: this.config.maxPendingMessagesPerChannel, // R-LIMIT-2
     });
     this.receiveChannels.set(channelId, channel);
     return channel;
