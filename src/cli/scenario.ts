@@ -1,3 +1,5 @@
+import type { TraceSinks } from '../protocol/trace.ts';
+
 /**
  * The contract between `ferry bench` and one benchmark scenario (../shared/scenarios.md).
  * A scenario is deterministic: the same params and seed give the same results.
@@ -31,6 +33,8 @@ export interface ScenarioOptions {
   fec?: boolean;
   /** Reports progress in [0, 1]; the CLI draws it, scenarios never print. */
   onProgress?: (fraction: number) => void;
+  /** Trace sinks of the run's two endpoints (`--trace`, spec §15); scenarios without Ferry connections ignore it. */
+  trace?: TraceSinks;
 }
 
 /** What a scenario returns: every knob actually used, and its metrics. */

@@ -1,6 +1,7 @@
 import type { ConnectionStats } from '../protocol/connection.ts';
 import type { ConnectionConfig } from '../protocol/connection-config.ts';
 import { defaultConnectionConfig } from '../protocol/connection-config.ts';
+import type { TraceEventName, TraceSink } from '../protocol/trace.ts';
 import { decodeFrames, decodeHeader, isAckEliciting, PacketType } from '../protocol/wire/index.ts';
 import { FecDecoder, type FecDecoderOptions, type FecDecoderStats } from './fec-decoder.ts';
 import { FecEncoder, type FecEncoderStats } from './fec-encoder.ts';
@@ -32,6 +33,8 @@ export interface FecOptions {
   protectAckOnly?: boolean;
   /** Bounds of the decoder (R-FEC-8). */
   decoder?: FecDecoderOptions;
+  /** Receives the layer's `fec:*` trace events (spec §15); none by default. */
+  trace?: TraceSink;
 }
 
 /** Counters of one connection's FEC layer (both directions). */
@@ -90,6 +93,7 @@ export class FecSession {
   readonly #controller: RedundancyController;
   readonly #estimator = new FecLossEstimator();
   readonly #protectAckOnly: boolean;
+  readonly #trace: TraceSink | undefined;
   #lastSent = 0;
   #lastLost = 0;
   #lastSpurious = 0;
@@ -98,6 +102,7 @@ export class FecSession {
   constructor(connectionId: Uint8Array, maxDatagramBytes: number, options: FecOptions = {}) {
     const codec = new ReedSolomonCodec();
     this.#protectAckOnly = options.protectAckOnly ?? true;
+    this.#trace = options.trace;
     this.#controller = new RedundancyController({ fecClass: options.fecClass, policy: options.policy });
     this.#encoder = new FecEncoder({
       connectionId: connectionId.slice(),
@@ -150,7 +155,9 @@ export class FecSession {
 
   /** The next REPAIR datagram due, or undefined (R-FEC-4). */
   pollRepair(nowMs: number): Uint8Array | undefined {
-    return this.#encoder.pollRepair(nowMs);
+    const repair = this.#encoder.pollRepair(nowMs);
+    if (repair !== undefined && this.#trace) this.#traceRepair(nowMs, 'fec:repair_sent', repair, this.#trace);
+    return repair;
   }
 
   /** When a block's repair falls due (absolute ms), or undefined. */
@@ -164,6 +171,45 @@ export class FecSession {
    * types unchanged. Never throws on peer input; a malformed REPAIR packet is dropped and counted (R-FEC-3).
    */
   onReceive(nowMs: number, bytes: Uint8Array): Uint8Array[] {
+    const trace = this.#trace;
+    if (!trace) return this.#receive(nowMs, bytes);
+    const unrecoverableBefore = this.#decoder.stats.blocksUnrecoverable;
+    const out = this.#receive(nowMs, bytes);
+    this.#traceRepair(nowMs, 'fec:repair_received', bytes, trace);
+    for (const datagram of out) {
+      if (datagram === bytes) continue;
+      const header = decodeHeader(datagram);
+      if (!header.ok) continue;
+      trace.event(nowMs, 'fec:packet_recovered', {
+        header: { packet_type: 'data', packet_number: header.value.header.packetNumber },
+        raw: { length: datagram.length },
+      });
+    }
+    const count = this.#decoder.stats.blocksUnrecoverable - unrecoverableBefore;
+    if (count > 0) trace.event(nowMs, 'fec:block_unrecoverable', { count });
+    return out;
+  }
+
+  /** Traces a well-formed REPAIR packet (anything else is ignored). */
+  #traceRepair(
+    nowMs: number,
+    name: TraceEventName & `fec:repair_${string}`,
+    bytes: Uint8Array,
+    trace: TraceSink,
+  ): void {
+    const repair = decodeRepairPacket(bytes);
+    if (!repair.ok) return;
+    const r = repair.value;
+    trace.event(nowMs, name, {
+      header: { packet_type: 'fec_repair', packet_number: r.firstSourcePacketNumber },
+      raw: { length: bytes.length },
+      source_count: r.sourceLengths.reduce((k, length) => k + (length > 0 ? 1 : 0), 0),
+      repair_count: r.repairCount,
+      repair_index: r.repairIndex,
+    });
+  }
+
+  #receive(nowMs: number, bytes: Uint8Array): Uint8Array[] {
     const decoded = decodeHeader(bytes);
     if (!decoded.ok) return [bytes];
     const header = decoded.value.header;

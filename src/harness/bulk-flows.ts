@@ -1,6 +1,7 @@
 import type { Connection } from '../protocol/connection.ts';
 import type { ConnectionConfig } from '../protocol/connection-config.ts';
 import { Endpoint } from '../protocol/endpoint.ts';
+import type { TraceSinks } from '../protocol/trace.ts';
 import type { LinkNode } from '../sim/link/node.ts';
 import { Link } from '../sim/link.ts';
 import { Simulation } from '../sim/simulation.ts';
@@ -14,6 +15,8 @@ export interface BulkFlowSpec {
   startMs?: number;
   /** Payload bytes to send; default unlimited (a sender that never runs dry). */
   transferBytes?: number;
+  /** Trace sinks of the flow's sender (`client`) and receiver (`server`), spec §15; none by default. */
+  trace?: TraceSinks;
 }
 
 /** Options of {@link BulkFlows}. */
@@ -140,11 +143,13 @@ export class BulkFlows {
       random: this.sim.forkRandom(`bulk client ${i}`),
       acceptConnections: false,
       config: spec.config,
+      trace: spec.trace?.client,
     });
     const serverEndpoint = new Endpoint({
       random: this.sim.forkRandom(`bulk server ${i}`),
       acceptConnections: true,
       config: spec.config,
+      trace: spec.trace?.server,
     });
     const serviceClient = (nowMs: number): void => {
       const connection = flow.client;

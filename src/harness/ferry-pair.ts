@@ -4,6 +4,7 @@ import type { Connection, ConnectionStats } from '../protocol/connection.ts';
 import type { ConnectionConfig } from '../protocol/connection-config.ts';
 import type { ConnectionEvent, ReceivedMessage } from '../protocol/connection-events.ts';
 import { Endpoint } from '../protocol/endpoint.ts';
+import type { TraceSinks } from '../protocol/trace.ts';
 import { type LinkProfile, linkFromProfile } from '../sim/link.ts';
 import { Simulation } from '../sim/simulation.ts';
 import { AppEndpoint } from './app-endpoint.ts';
@@ -29,6 +30,8 @@ export interface FerryPairOptions {
   readEagerly?: boolean;
   /** Forward error correction on both sides (spec §11): `true` for the defaults, or its settings. */
   fec?: boolean | FecOptions;
+  /** Trace sinks of the two endpoints (spec §15), for `ferry bench --trace`; none by default. */
+  trace?: TraceSinks;
 }
 
 /**
@@ -52,16 +55,18 @@ export class FerryPair {
       random: this.sim.forkRandom('client ids'),
       acceptConnections: false,
       config,
+      trace: options.trace?.client,
     });
     this.serverEndpoint = new Endpoint({
       random: this.sim.forkRandom('server ids'),
       acceptConnections: true,
       config,
+      trace: options.trace?.server,
     });
     this.client = clientEndpoint.connect(0, 'server');
     this.fec = fecOptions && {
-      client: new FecEndpoint(clientEndpoint, fecOptions),
-      server: new FecEndpoint(this.serverEndpoint, fecOptions),
+      client: new FecEndpoint(clientEndpoint, { ...fecOptions, trace: options.trace?.client }),
+      server: new FecEndpoint(this.serverEndpoint, { ...fecOptions, trace: options.trace?.server }),
     };
     const clientDriver = this.fec?.client ?? clientEndpoint;
     const serverDriver = this.fec?.server ?? this.serverEndpoint;

@@ -1,6 +1,7 @@
 import { Connection } from './connection.ts';
 import type { ConnectionConfig } from './connection-config.ts';
 import type { RandomSource } from './random.ts';
+import type { TraceSink } from './trace.ts';
 import { decodeHeader } from './wire/header.ts';
 
 /** Options of an {@link Endpoint}. */
@@ -15,6 +16,8 @@ export interface EndpointOptions {
   config?: Partial<ConnectionConfig>;
   /** Most connections at once; datagrams that would open more are dropped and counted. */
   maxConnections?: number;
+  /** Trace sink (spec §15) given to every connection of this endpoint; none by default. */
+  trace?: TraceSink;
 }
 
 /** Something the endpoint tells the application. */
@@ -72,6 +75,7 @@ export class Endpoint {
       role: 'client',
       connectionId: id,
       config: this.options.config,
+      trace: this.options.trace,
     });
     this.entries.set(keyOf(id), { connection, remote });
     return connection;
@@ -106,6 +110,7 @@ export class Endpoint {
         role: 'server',
         connectionId: id.slice(),
         config: this.options.config,
+        trace: this.options.trace,
       });
       entry = { connection, remote: from };
       this.entries.set(key, entry);

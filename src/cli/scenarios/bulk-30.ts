@@ -1,5 +1,6 @@
 import { type BulkFlow, BulkFlows } from '../../harness/bulk-flows.ts';
 import type { ConnectionConfig } from '../../protocol/connection-config.ts';
+import type { TraceSinks } from '../../protocol/trace.ts';
 import { bagLoss } from '../../sim/link/bag-loss.ts';
 import { bernoulliLoss } from '../../sim/link/bernoulli-loss.ts';
 import { fixedDelay } from '../../sim/link/fixed-delay.ts';
@@ -136,6 +137,7 @@ export function runBulkTransfer(
   params: Bulk30Params,
   controller: BulkController,
   config?: Partial<ConnectionConfig>,
+  trace?: TraceSinks,
 ): BulkRunResult {
   const { bottleneck, probe, forward, reverse } = bulk30Path(params);
   const net = new BulkFlows({
@@ -149,6 +151,7 @@ export function runBulkTransfer(
           congestionControl: controller,
         },
         transferBytes: params.transferBytes > 0 ? params.transferBytes : undefined,
+        trace,
       },
     ],
     forward: () => forward,
@@ -188,9 +191,14 @@ export const bulkControllers: readonly BulkController[] = ['loss-tolerant', 'new
  * results are the default (loss-tolerant) controller's; `newreno` and `cubic` hold the same figures for the
  * loss-based controllers on the same path and seed.
  */
-export function runBulk30(params: Bulk30Params, onProgress?: (fraction: number) => void): ScenarioResult {
+export function runBulk30(
+  params: Bulk30Params,
+  onProgress?: (fraction: number) => void,
+  trace?: TraceSinks,
+): ScenarioResult {
   const [main, ...others] = bulkControllers.map((controller, i) => {
-    const result = runBulkTransfer(params, controller);
+    // `--trace` records the default controller's transfer, the one the top-level results describe.
+    const result = runBulkTransfer(params, controller, undefined, i === 0 ? trace : undefined);
     onProgress?.((i + 1) / bulkControllers.length);
     return result;
   });
@@ -234,5 +242,5 @@ export const bulk30Scenario: Scenario = {
   name: 'bulk-30',
   headline: ['goodputMbps', 'efficiency', 'queueDelayP99Ms', 'newreno.efficiency', 'cubic.efficiency'],
   summary: 'bulk transfer: 20 MB through 20 Mbit/s, RTT 60 ms, 150 KB queue, 30% loss both ways',
-  run: (options) => runBulk30(bulk30Params(options), options.onProgress),
+  run: (options) => runBulk30(bulk30Params(options), options.onProgress, options.trace),
 };

@@ -1,6 +1,7 @@
 import { fecPairStats } from '../../fec/fec-pair-stats.ts';
 import { FerryPair, type Side } from '../../harness/ferry-pair.ts';
 import type { ConnectionConfig } from '../../protocol/connection-config.ts';
+import type { TraceSinks } from '../../protocol/trace.ts';
 import type { LinkProfile } from '../../sim/link.ts';
 import type { Scenario, ScenarioOptions, ScenarioResult } from '../scenario.ts';
 import { profileConfig } from '../validate-profiles.ts';
@@ -76,6 +77,7 @@ export function runIm30(
   params: Im30Params,
   config?: Partial<ConnectionConfig>,
   onProgress?: (fraction: number) => void,
+  trace?: TraceSinks,
 ): ScenarioResult & { samples: { latencyMs: number[] } } {
   const link = im30Link(params);
   const trackers: Record<Side, Tracker> = {
@@ -91,6 +93,7 @@ export function runIm30(
     seed: params.seed,
     config,
     fec: params.fec,
+    trace,
     forward: link,
     reverse: link,
     onMessage: (side, nowMs, message) => {
@@ -175,6 +178,6 @@ export const im30Scenario: Scenario = {
   summary: 'instant messaging: Poisson 20 msg/s each way, 16 B–16 KiB, 30% loss, 40±10 ms, 5 Mbit/s',
   run: (options) => {
     const params = im30Params(options);
-    return runIm30(params, profileConfig(params.profile), options.onProgress);
+    return runIm30(params, profileConfig(params.profile), options.onProgress, options.trace);
   },
 };

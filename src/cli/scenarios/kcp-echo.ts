@@ -1,6 +1,7 @@
 import { fecPairStats } from '../../fec/fec-pair-stats.ts';
 import { FerryPair } from '../../harness/ferry-pair.ts';
 import type { ConnectionConfig } from '../../protocol/connection-config.ts';
+import type { TraceSinks } from '../../protocol/trace.ts';
 import type { LinkProfile } from '../../sim/link.ts';
 import type { Scenario, ScenarioOptions, ScenarioResult } from '../scenario.ts';
 import { profileConfig } from '../validate-profiles.ts';
@@ -90,6 +91,7 @@ export function runKcpEcho(
   params: KcpEchoParams,
   config?: Partial<ConnectionConfig>,
   onProgress?: (fraction: number) => void,
+  trace?: TraceSinks,
 ): ScenarioResult & { results: Record<string, number>; samples: { latencyMs: number[] } } {
   const link = kcpEchoLink(params);
   const rtts: number[] = [];
@@ -104,6 +106,7 @@ export function runKcpEcho(
     seed: params.seed,
     config,
     fec: params.fec,
+    trace,
     forward: link,
     reverse: link,
     onMessage: (side, nowMs, message) => {
@@ -170,6 +173,6 @@ export const kcpEchoScenario: Scenario = {
   summary: "KCP's echo test: 8-byte message every 20 ms, echoed; latency under bag loss (default 30%)",
   run: (options) => {
     const params = kcpEchoParams(options);
-    return runKcpEcho(params, profileConfig(params.profile), options.onProgress);
+    return runKcpEcho(params, profileConfig(params.profile), options.onProgress, options.trace);
   },
 };
