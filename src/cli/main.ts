@@ -10,7 +10,7 @@ import { realPeerNote, realRunNote, realUnavailableReason, runWith } from './rea
 import type { Scenario, ScenarioOptions, ScenarioResult } from './scenario.ts';
 import { findScenario, scenarios } from './scenarios/index.ts';
 import { runSummary } from './summary.ts';
-import { flagNotes } from './validate.ts';
+import { applicableOptions, flagNotes } from './validate.ts';
 
 const usage = `usage: ferry bench [scenario] [--json] [--seed N] [--loss P] [--loss-model bernoulli|bag|gilbert]
                    [--burst B] [--rtt MS] [--delay MS] [--jitter MS] [--rate MBPS] [--duration S] [--profile NAME]
@@ -90,6 +90,7 @@ async function runAll(
     totalRuns: variants.length * protocols.length,
   });
   const runs: Run[] = [];
+  const real = args.real ?? false;
   try {
     for (const variant of variants) {
       for (const protocol of protocols) {
@@ -102,8 +103,8 @@ async function runAll(
           .join(' ');
         const onProgress = progress.run(runs.length, label);
         const started = performance.now();
-        const options = { ...variant.options, onProgress };
-        const result = await runWith(scenario, protocol, options, args.real ?? false);
+        const options = { ...applicableOptions(scenario.name, variant.options, real), onProgress };
+        const result = await runWith(scenario, protocol, options, real);
         const wallMs = Math.round(performance.now() - started);
         runs.push({ protocol, sweepValue: variant.value, options: variant.options, result, wallMs });
       }

@@ -8,7 +8,7 @@ import { hasKcpAdapter, type Protocol, unavailableReason } from './protocols.ts'
 import { realRunNote, realUnavailableReason, runWith } from './real/index.ts';
 import type { Scenario, ScenarioResult } from './scenario.ts';
 import { scenarios } from './scenarios/index.ts';
-import { flagNotes } from './validate.ts';
+import { applicableOptions, flagNotes } from './validate.ts';
 
 /** One run of the summary: a scenario with one protocol. */
 export interface SummaryEntry {
@@ -105,7 +105,8 @@ export async function runSummary(
     for (const [index, { scenario, protocol }] of plan.entries()) {
       const onProgress = progress.run(index, `${scenario.name} ${protocol}`);
       const started = performance.now();
-      const result = await runWith(scenario, protocol, { ...args.options, quick: true, onProgress }, real);
+      const options = { ...applicableOptions(scenario.name, args.options, real), quick: true, onProgress };
+      const result = await runWith(scenario, protocol, options, real);
       const run = { scenario, protocol, result, wallMs: Math.round(performance.now() - started) };
       runs.push(run);
       if (args.json) {

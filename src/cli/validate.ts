@@ -1,5 +1,6 @@
 import { UsageError } from './errors.ts';
 import type { BenchArgs } from './options.ts';
+import type { ScenarioOptions } from './scenario.ts';
 import { tuningProfiles } from './validate-profiles.ts';
 
 /** The scenario knobs as flags, with the `ScenarioOptions` field each sets. */
@@ -25,8 +26,26 @@ const inapplicable: Readonly<Record<string, Partial<Record<Knob, string>>>> = {
     profile:
       'bulk-30 always reports every congestion controller (top level loss-tolerant, then newreno, cubic)',
   },
-  'sim-selftest': { fec: 'sim-selftest sends raw datagrams through the link (no protocol, so no FEC)' },
+  'sim-selftest': {
+    fec: 'sim-selftest sends raw datagrams through the link (no protocol, so no FEC)',
+    profile: 'sim-selftest has no tuning profiles (no protocol runs)',
+  },
 };
+
+/**
+ * `options` without the knobs `scenarioName` cannot apply (see {@link flagNotes}, which says so), so a run
+ * never records or trips over a value it did not use.
+ */
+export function applicableOptions(
+  scenarioName: string,
+  options: ScenarioOptions,
+  real: boolean,
+): ScenarioOptions {
+  const out = { ...options };
+  for (const knob of Object.keys(inapplicable[scenarioName] ?? {}) as Knob[]) delete out[knobFields[knob]];
+  if (real) delete out.fec;
+  return out;
+}
 
 /** The value a knob has in a run: set on the command line or swept. */
 function knobValue(args: BenchArgs, knob: Knob): unknown {
