@@ -1,4 +1,5 @@
 import type { SimAddress } from '../../sim/address.ts';
+import type { Transmit } from '../../sim/endpoint.ts';
 import { Link } from '../../sim/link.ts';
 import { Simulation } from '../../sim/simulation.ts';
 import type { ScenarioResult } from '../scenario.ts';
@@ -16,9 +17,18 @@ const windowSegments = 128;
 /** The sender keeps this many segments waiting (`ikcp_waitsnd`): two windows, so KCP never runs dry. */
 const backlogSegments = 2 * windowSegments;
 
-/** A KCP sender that tops its queue up after every event, as a bulk application writing as fast as it can. */
+/** KCP segment header (ikcp.c): conv u32, cmd u8, frg u8, wnd u16, ts u32, sn u32, una u32, len u32, little-endian. */
+const segmentHeaderBytes = 24;
+const commandPush = 81;
+
+/**
+ * A KCP sender that tops its queue up after every event, as a bulk application writing as fast as it can, and
+ * counts the distinct data segments it put on the wire (KCP numbers them 0, 1, 2, …: the highest sn + 1).
+ */
 class BulkKcpSender extends KcpEndpoint {
   issuedBytes = 0;
+  /** Distinct data segments sent at least once. */
+  segmentsSent = 0;
   private seq = 0;
 
   constructor(
@@ -44,6 +54,21 @@ class BulkKcpSender extends KcpEndpoint {
     this.topUp(now);
   }
 
+  override pollTransmit(): Transmit | undefined {
+    const transmit = super.pollTransmit();
+    if (transmit) {
+      const bytes = transmit.bytes;
+      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      for (let at = 0; at + segmentHeaderBytes <= bytes.length; ) {
+        if (view.getUint8(at + 4) === commandPush) {
+          this.segmentsSent = Math.max(this.segmentsSent, view.getUint32(at + 12, true) + 1);
+        }
+        at += segmentHeaderBytes + view.getUint32(at + 20, true);
+      }
+    }
+    return transmit;
+  }
+
   override handleTimeout(now: number): void {
     super.handleTimeout(now);
     this.topUp(now);
@@ -54,7 +79,7 @@ class BulkKcpSender extends KcpEndpoint {
  * bulk-30 with C KCP at both ends (message mode, one conversation, test.cpp's 128-segment windows, congestion
  * window off as in both test.cpp modes): the same path nodes, addresses and seed as Ferry's `runBulkTransfer`, so
  * both see the same loss draws for the same datagram positions. Results use bulk-30's keys; `retransmitRatio` is
- * data-segment resends per segment.
+ * data-segment resends per distinct segment sent.
  */
 export function runBulk30WithKcp(
   binding: KcpModule,
@@ -105,7 +130,7 @@ export function runBulk30WithKcp(
   const transferMs = completed ? lastDeliveryMs : limitMs;
   const goodputMbps = (deliveredBytes * 8) / 1000 / Math.max(transferMs, 1);
   const capacityMbps = params.rateMbps * (1 - params.lossPercent / 100);
-  const segments = Math.max(1, Math.ceil(sender.issuedBytes / kcpMssBytes));
+  const segments = Math.max(1, sender.segmentsSent);
   return {
     params: {
       ...params,
@@ -117,7 +142,7 @@ export function runBulk30WithKcp(
       goodputMbps: round(goodputMbps, 3),
       capacityMbps: round(capacityMbps, 3),
       efficiency: round(goodputMbps / capacityMbps, 4),
-      retransmitRatio: round(Math.max(0, sender.stats.dataSegmentSends - segments) / segments, 4),
+      retransmitRatio: round((sender.stats.dataSegmentSends - segments) / segments, 4),
       queueDelayP99Ms: round(quantile(path.probe.sojournsMs, 0.99)),
       transferMs: round(transferMs),
       deliveredBytes,
