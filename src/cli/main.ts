@@ -7,15 +7,17 @@ import { plotSpec, renderSvg } from './plot.ts';
 import { createProgress } from './progress.ts';
 import { type Protocol, unavailableReason } from './protocols.ts';
 import { realPeerNote, realRunNote, realUnavailableReason, runWith } from './real/index.ts';
+import type { TraceSinks } from '../protocol/trace.ts';
 import type { Scenario, ScenarioOptions, ScenarioResult } from './scenario.ts';
 import { findScenario, scenarios } from './scenarios/index.ts';
 import { runSummary } from './summary.ts';
+import { runTraced } from './trace/bench-trace.ts';
 import { applicableOptions, flagNotes } from './validate.ts';
 
 const usage = `usage: ferry bench [scenario] [--json] [--seed N] [--loss P] [--loss-model bernoulli|bag|gilbert]
                    [--burst B] [--rtt MS] [--delay MS] [--jitter MS] [--rate MBPS] [--duration S] [--profile NAME]
                    [--fec on|off] [--sweep NAME=V1,V2,…] [--vs kcp|kcp-fast|kcp-normal] [--metric KEY[,KEY…]]
-                   [--plot FILE.svg] [--real]
+                   [--plot FILE.svg] [--real] [--trace FILE]
   --sweep   one run per value of one knob (${sweepableFlags.join(', ')}); one table row per run
   --vs      KCP (C, via node-kcp) on the same simulated link and seed, beside Ferry
   --metric  result keys (dotted when nested) for sweep tables and plots
@@ -23,6 +25,7 @@ const usage = `usage: ferry bench [scenario] [--json] [--seed N] [--loss P] [--l
             (media-30), or --metric against the swept value
   --real    the same scenarios over real UDP on loopback through the impairment relay (wall-clock time, not
             deterministic; kcp-echo, im-30, bulk-30; Ferry only)
+  --trace   qlog event trace (JSON, spec §15) of one simulated run: packets, losses, RTT, congestion state, FEC
   --json    one JSON object (../shared/scenarios.md shape); with --sweep or --vs, one object per line (JSON
             Lines) with two more fields, "protocol" and "sweep": {"name", "value"}`;
 
@@ -81,6 +84,7 @@ async function runAll(
   args: BenchArgs,
   protocols: readonly Protocol[],
   io: CliIo,
+  trace?: TraceSinks,
 ): Promise<Run[]> {
   const variants = args.sweep
     ? args.sweep.values.map((value, i) => ({ value, options: args.sweep!.options[i]! }))
@@ -103,7 +107,11 @@ async function runAll(
           .join(' ');
         const onProgress = progress.run(runs.length, label);
         const started = performance.now();
-        const options = { ...applicableOptions(scenario.name, variant.options, real), onProgress };
+        const options = {
+          ...applicableOptions(scenario.name, variant.options, real),
+          onProgress,
+          trace: protocol === 'ferry' ? trace : undefined,
+        };
         const result = await runWith(scenario, protocol, options, real);
         const wallMs = Math.round(performance.now() - started);
         runs.push({ protocol, sweepValue: variant.value, options: variant.options, result, wallMs });
@@ -206,7 +214,12 @@ async function runScenario(name: string, args: BenchArgs, io: CliIo): Promise<nu
   const protocols = protocolsFor(scenario, args.peers, io, args.real);
   for (const note of flagNotes(name, args, protocols.length > 1)) io.err(`ferry: ${note}`);
   if (args.real) io.err(`ferry: ${realRunNote}`);
-  const runs = await runAll(scenario, args, protocols, io);
+  const runs = await runTraced(
+    args.traceFile,
+    { scenario: name, seed: args.options.seed },
+    (sinks) => runAll(scenario, args, protocols, io, sinks),
+    (line) => io.err(`ferry: ${line}`),
+  );
   if (args.json) printJson(name, args, runs, io);
   else printTable(scenario, args, runs, protocols, io);
   if (args.plotFile) {

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { UsageError } from './errors.ts';
 import { type Protocol, parseProtocols } from './protocols.ts';
 import type { ScenarioOptions } from './scenario.ts';
+import { traceFileArg } from './trace/bench-trace.ts';
 import { checkBenchArgs } from './validate.ts';
 
 /** A `--sweep name=v1,v2,…`: one run per value, every other knob as given. */
@@ -29,6 +30,8 @@ export interface BenchArgs {
   metrics?: string[];
   /** `--real`: real UDP sockets on loopback through the impairment relay, in wall-clock time. */
   real?: boolean;
+  /** `--trace FILE`: the qlog event trace of the run's two endpoints (spec §15). */
+  traceFile?: string;
 }
 
 const benchFlags = {
@@ -148,9 +151,6 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs & { help: boo
   }
   const { values, positionals } = parsed;
   if (positionals.length > 1) throw new UsageError(`unexpected argument '${positionals[1]}'`);
-  if (values.trace !== undefined) {
-    throw new UsageError('--trace is not available yet (the trace schema needs connection hooks)');
-  }
   const options = scenarioOptions(values);
   const args: BenchArgs & { help: boolean } = {
     scenario: positionals[0],
@@ -172,6 +172,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs & { help: boo
     args.metrics = metrics;
   }
   if (values.real) args.real = true;
+  if (values.trace !== undefined) args.traceFile = traceFileArg(values.trace, args);
   checkBenchArgs(args);
   return args;
 }
