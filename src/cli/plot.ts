@@ -133,12 +133,23 @@ function metricSweep(
 ): TopLevelSpec {
   const axis = sweepAxis(request);
   const values: { x: number | string; y: number; series: string }[] = [];
+  // A scenario's default curves name Ferry's own series; a peer (--vs) adds only its top-level metric, named by
+  // the peer, so the capacity line appears once.
+  const defaults = labels === defaultSweepMetrics[request.scenario];
   for (const run of request.runs) {
     const flat = new Map(flatten(run.result.results));
-    for (const [metric, label] of Object.entries(labels)) {
+    for (const [index, [metric, label]] of Object.entries(labels).entries()) {
       const y = flat.get(metric);
       if (typeof y !== 'number' || !Number.isFinite(y)) continue;
-      values.push({ x: axis.value(run), y, series: protocols > 1 ? `${run.protocol} ${label}` : label });
+      if (defaults && run.protocol !== 'ferry' && index > 0) continue;
+      const series = defaults
+        ? run.protocol === 'ferry'
+          ? label
+          : run.protocol.replace(/^kcp-/, 'KCP ')
+        : protocols > 1
+          ? `${run.protocol} ${label}`
+          : label;
+      values.push({ x: axis.value(run), y, series });
     }
   }
   if (values.length === 0) {

@@ -56,6 +56,35 @@ describe('ferry bench --plot charts', () => {
     expect(rows.find((r) => r['series'] === 'capacity = rate × (1 − loss)' && r['x'] === 30)?.['y']).toBe(14);
   });
 
+  it('bulk-30 beside KCP: Ferry keeps its curves, each peer adds one goodput curve, one capacity line', () => {
+    const runs: PlotRun[] = [10, 30].flatMap((loss) =>
+      ['ferry', 'kcp-fast'].map((protocol) => ({
+        protocol,
+        sweepValue: String(loss),
+        result: {
+          params: {},
+          results: {
+            goodputMbps: protocol === 'ferry' ? 15 : 5,
+            capacityMbps: 20 * (1 - loss / 100),
+            ...(protocol === 'ferry' ? { newreno: { goodputMbps: 1 }, cubic: { goodputMbps: 2 } } : {}),
+          },
+        },
+      })),
+    );
+    const rows = rowsOf(plotSpec({ scenario: 'bulk-30', seed: 1, runs, sweepName: 'loss' }));
+    expect([...new Set(rows.map((r) => r['series']))]).toEqual([
+      'Ferry (loss-tolerant)',
+      'NewReno',
+      'CUBIC',
+      'capacity = rate × (1 − loss)',
+      'KCP fast',
+    ]);
+    expect(rows.filter((r) => r['series'] === 'KCP fast').map((r) => [r['x'], r['y']])).toEqual([
+      [10, 5],
+      [30, 5],
+    ]);
+  });
+
   it('media-30: residual loss against overhead, one point per run and channel', async () => {
     const runs: PlotRun[] = ['on', 'off'].map((fec, i) => ({
       protocol: 'ferry',
