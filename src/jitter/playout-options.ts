@@ -13,7 +13,7 @@ export interface PlayoutOptions {
   initialDelayMs?: number;
   /** Fraction of frames the target delay aims to have on time, in (0, 1) (default 0.95, R-PLAY-2). */
   quantile?: number;
-  /** Weight kept by the delay histogram per new sample, in (0, 1) (default 0.995: a memory of ~200 frames). */
+  /** Weight kept by the delay histogram per new sample, in (0, 1) (default 0.983, as NetEQ: a memory of ~60 frames). */
   forgetFactor?: number;
   /** Width of a delay-histogram bucket (default 1 ms); the target is a bucket's upper edge. */
   bucketMs?: number;
@@ -44,7 +44,7 @@ export const defaultPlayoutOptions = {
   minDelayMs: 0,
   initialDelayMs: 80,
   quantile: 0.95,
-  forgetFactor: 0.995,
+  forgetFactor: 0.983,
   bucketMs: 1,
   offsetWindowMs: 2000,
   decreaseTimeConstantMs: 2000,
