@@ -9,6 +9,14 @@
  * @packageDocumentation
  */
 
+// Trace files (spec §15): the qlog writer behind `ferry bench --trace`, for harnesses of your own.
+export { MediaTrace } from './cli/trace/media-trace.ts';
+export {
+  type QlogFileInfo,
+  QlogTraceWriter,
+  type QlogTraceWriterOptions,
+  qlogVersion,
+} from './cli/trace/qlog-writer.ts';
 // Forward error correction.
 export { FecConnection } from './fec/fec-connection.ts';
 export { FecEndpoint, type FecEndpointStats } from './fec/fec-endpoint.ts';
@@ -100,6 +108,29 @@ export {
 export { CloseCode, FerryUsageError } from './protocol/errors.ts';
 export type { RandomSource } from './protocol/random.ts';
 export type { DeliverySnapshot, RateSample } from './protocol/recovery/delivery-rate.ts';
+// Event trace (spec §15).
+export {
+  congestionStateOf,
+  type TraceCongestionStateData,
+  type TraceEventMap,
+  type TraceEventName,
+  type TraceFrame,
+  type TraceLossTimerData,
+  type TraceMediaFrameData,
+  type TraceMetricsData,
+  type TracePacketData,
+  type TracePacketDroppedData,
+  type TracePacketHeader,
+  type TracePacketLostData,
+  type TraceRecoveredData,
+  type TraceRepairData,
+  type TraceSink,
+  type TraceSinks,
+  type TraceUnrecoverableData,
+  type TraceVantage,
+  traceEventNames,
+  traceFrame,
+} from './protocol/trace.ts';
 // Wire format.
 export * as wire from './protocol/wire/index.ts';
 export type { SimEndpoint, Transmit } from './sim/endpoint.ts';
