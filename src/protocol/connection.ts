@@ -462,15 +462,45 @@ export class Connection {
     retransmitQueue: number;
     receiveBufferedBytes: number;
     ackRanges: number;
+    receivePendingMessages: number;
+    receiveChannels: number;
+    queuedEvents: number;
   } {
     let receiveBufferedBytes = 0;
-    for (const ch of this.receiveChannels.values()) receiveBufferedBytes += ch.bufferedBytes;
+    let receivePendingMessages = 0;
+    for (const ch of this.receiveChannels.values()) {
+      receiveBufferedBytes += ch.bufferedBytes;
+      receivePendingMessages += ch.pendingAssemblies + ch.readyMessages;
+    }
     return {
       trackedPackets: this.loss.trackedPackets,
       retransmitQueue: this.retransmitQueue.length - this.retransmitHead,
       receiveBufferedBytes,
       ackRanges: this.acks.trackedRanges,
+      receivePendingMessages,
+      receiveChannels: this.receiveChannels.size,
+      queuedEvents: this.events.length - this.eventHead,
     };
+  }
+
+  /** Internal consistency checks for tests (fuzzing, soak): the invariants that do not hold, [] when all do. */
+  debugInvariants(): string[] {
+    const broken: string[] = [];
+    let unacked = 0;
+    for (const channel of this.sendChannels.values()) {
+      for (const message of channel.unacked.values()) unacked += message.data.length;
+    }
+    if (unacked !== this.sendBufferedBytes)
+      broken.push(`sendBufferedBytes ${this.sendBufferedBytes} ≠ ${unacked}`);
+    if (this.retransmitHead > this.retransmitQueue.length) broken.push('retransmit head past the queue');
+    if (this.eventHead > this.events.length) broken.push('event head past the queue');
+    if (new Set(this.readable).size !== this.readable.length) broken.push('a channel listed readable twice');
+    if (!(this.loss.bytesInFlight >= 0)) broken.push(`bytesInFlight ${this.loss.bytesInFlight}`);
+    if (this.connectionSentPosition > this.peerConnectionLimit + this.config.maxMessageBytes) {
+      broken.push('connection credit overshot by more than one message (R-FLOW-2)');
+    }
+    if (this.state === 'closed' && this.nextTimeout() !== undefined) broken.push('closed with a timer');
+    return broken;
   }
 
   // ─── Driver API ─────────────────────────────────────────────────────────────────────────────────────
@@ -579,6 +609,8 @@ export class Connection {
       } else {
         // R-LOSS-6: PTO — send probes, do not declare anything lost.
         this.loss.onPtoFired();
+        // R-LOSS-5: no backoff before the first RTT sample (a loss burst at start must not idle the path).
+        if (!this.loss.rtt.hasSample) this.loss.ptoCount = 0;
         if (this.trace) {
           this.trace.sink.event(nowMs, 'recovery:loss_timer_updated', {
             timer_type: 'pto',
@@ -748,6 +780,8 @@ export class Connection {
         frames.push({ type: 'ping' });
         records.push({ kind: 'ping' });
       }
+    } else if ((globalThis as any).process?.env?.H7ACKCOPY) {
+      room = this.addRedundantCopies(nowMs, frames, records, room);
     }
     if (frames.length === 0) {
       // Never send an empty packet (R-WIRE-12); a PING keeps the packet meaningful.
@@ -934,6 +968,7 @@ export class Connection {
       channel.onFirstSend(fragment);
       if (!channel.partial) this.connectionSentPosition += fragment.length;
       this.noteSent(nowMs, fragment);
+      // Unreliable fragments are never repaired (R-PR-3); deadline ones get the thin-stream timer, not copies.
       if (channel.repairs) this.redundancy.onFirstSent(fragment);
       // Small messages from one channel share a packet; a full fragment moves the cursor on (fairness).
       if (fragment.length >= this.fragmentBytes / 2) this.sendCursor = (this.sendCursor + 1) % order.length;
@@ -1206,8 +1241,11 @@ export class Connection {
   private queueRetransmit(fragment: OutgoingFragment): void {
     fragment.queuedForRetransmit = true;
     this.retransmitQueue.push(fragment);
+    // R-PR-3: a deadline fragment has about one repair round left, so its repair always goes out twice on a
+    // lossy path, whatever its size (it gets no proactive copies).
+    const deadline = fragment.message.expiresAtMs !== Number.POSITIVE_INFINITY;
     if (
-      fragment.length > this.config.redundancySmallFragmentBytes &&
+      (deadline || fragment.length > this.config.redundancySmallFragmentBytes) &&
       fragment.length <= this.config.redundancyMaxFragmentBytes &&
       this.redundancy.targetExtraCopies() > 0 &&
       !this.isBulkSending()
