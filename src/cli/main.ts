@@ -20,7 +20,7 @@ const usage = `usage: ferry bench [scenario] [--json] [--seed N] [--loss P] [--l
                    [--plot FILE.svg] [--real] [--trace FILE]
   --sweep   one run per value of one knob (${sweepableFlags.join(', ')}); one table row per run
   --vs      KCP (C, via node-kcp) on the same simulated link and seed, beside Ferry
-  --metric  result keys (dotted when nested) for sweep tables and plots
+  --metric  result keys (dotted when nested) shown in tables and drawn against a swept value
   --plot    SVG chart: latency CDF (kcp-echo, im-30), goodput vs loss (bulk-30), residual loss vs overhead
             (media-30), or --metric against the swept value
   --real    the same scenarios over real UDP on loopback through the impairment relay (wall-clock time, not
@@ -180,18 +180,19 @@ function printTable(
   }
   io.out(`${scenario.name}  seed ${args.options.seed}  (${totalWallMs} ms wall)`);
   io.out(`params: ${JSON.stringify(first.result.params)}`);
+  // One column per protocol; rows: `--metric`, else the union of the metrics in order of first appearance.
+  const flats = runs.map((run) => new Map(flatten(run.result.results)));
+  const keys = args.metrics ?? [...new Set(flats.flatMap((flat) => [...flat.keys()]))];
   if (runs.length === 1) {
+    const flat = flats[0]!;
     io.out(
       renderTable(
         ['metric', 'value'],
-        flatten(first.result.results).map(([k, v]) => [k, formatValue(v)]),
+        keys.map((k) => [k, flat.has(k) ? formatValue(flat.get(k)) : '—']),
       ),
     );
     return;
   }
-  // Side by side: one column per protocol, the union of their metrics in order of first appearance.
-  const flats = runs.map((run) => new Map(flatten(run.result.results)));
-  const keys = [...new Set(flats.flatMap((flat) => [...flat.keys()]))];
   io.out(
     renderTable(
       ['metric', ...runs.map((r) => r.protocol)],

@@ -5,7 +5,7 @@ import type { CliIo } from './main.ts';
 import type { BenchArgs } from './options.ts';
 import { createProgress } from './progress.ts';
 import { hasKcpAdapter, type Protocol, unavailableReason } from './protocols.ts';
-import { realRunNote, realUnavailableReason, runWith } from './real/index.ts';
+import { realPeerNote, realRunNote, realUnavailableReason, runWith } from './real/index.ts';
 import type { Scenario, ScenarioResult } from './scenario.ts';
 import { scenarios } from './scenarios/index.ts';
 import { applicableOptions, flagNotes } from './validate.ts';
@@ -22,16 +22,21 @@ export interface SummaryRun extends SummaryEntry {
   wallMs: number;
 }
 
+/** The KCP modes the summary runs beside Ferry unless `--vs` picks others. */
+const summaryPeers: readonly Protocol[] = ['kcp-fast', 'kcp-normal'];
+
 /**
- * What the summary runs: every registered scenario with Ferry, then KCP's fast and normal modes beside it where a
- * KCP adapter exists and node-kcp loads (simulator only). Each skip is one note line.
+ * What the summary runs: every registered scenario with Ferry, then the peers (`--vs`; default KCP's fast and
+ * normal modes) beside it where a KCP adapter exists and node-kcp loads (simulator only). Each skip is one note.
  */
 export function summaryPlan(
   registry: readonly Scenario[],
   real: boolean,
+  peers: readonly Protocol[] = summaryPeers,
 ): { plan: SummaryEntry[]; notes: string[] } {
   const plan: SummaryEntry[] = [];
   const notes = new Set<string>();
+  if (real && peers.length > 0) notes.add(realPeerNote);
   for (const scenario of registry) {
     if (real) {
       const reason = realUnavailableReason(scenario.name);
@@ -41,7 +46,7 @@ export function summaryPlan(
     }
     plan.push({ scenario, protocol: 'ferry' });
     if (!hasKcpAdapter(scenario.name)) continue;
-    for (const protocol of ['kcp-fast', 'kcp-normal'] as const) {
+    for (const protocol of peers) {
       const reason = unavailableReason(scenario.name, protocol);
       if (reason) notes.add(reason);
       else plan.push({ scenario, protocol });
@@ -91,7 +96,8 @@ export async function runSummary(
     throw new UsageError('--sweep, --plot and --metric need a scenario: ferry bench <scenario> …');
   }
   const real = args.real ?? false;
-  const { plan, notes } = summaryPlan(registry, real);
+  const peers = args.peers.length > 0 ? args.peers : summaryPeers;
+  const { plan, notes } = summaryPlan(registry, real, real ? args.peers : peers);
   const flagLines = new Set(
     plan.flatMap(({ scenario, protocol }) =>
       protocol === 'ferry' ? flagNotes(scenario.name, args, !real && hasKcpAdapter(scenario.name)) : [],

@@ -65,7 +65,6 @@ describe('ferry CLI', () => {
     [['bench', 'kcp-echo', '--sweep', 'profile=default,turbo'], /--profile must be one of .*'turbo'/],
     [['bench', 'kcp-echo', 'im-30'], /unexpected argument 'im-30'/],
     [['bench', '--real', 'nope'], /unknown scenario 'nope'/],
-    [['bench', 'kcp-echo', '--trace', 'run.json'], /--trace is not available yet/],
     [['bench', '--sweep', 'loss=1,2'], /need a scenario/],
     [['bench', 'kcp-echo', '--metric', 'avgRttMs', '--plot', 'x.svg'], /add --sweep/],
     [['bench', 'sim-selftest', '--duration', '1', '--plot', 'x.svg'], /needs --sweep/],
@@ -157,6 +156,17 @@ describe('ferry CLI', () => {
       expect(avg).toBeGreaterThanOrEqual(rtt! * 0.66);
       expect(echoed).toBe(50);
     }
+  });
+
+  it('--metric picks the rows of a single-run table, in the order given; an absent key shows —', async () => {
+    const { io, out } = capture();
+    expect(await main(['bench', 'kcp-echo', '--duration', '1', '--metric', 'echoed,nope,avgRttMs'], io)).toBe(
+      0,
+    );
+    const rows = out.join('\n').split('\n').slice(4);
+    expect(rows.map((r) => r.split(/\s+/)[0])).toEqual(['echoed', 'nope', 'avgRttMs']);
+    expect(rows[0]).toMatch(/^echoed\s+50$/);
+    expect(rows[1]).toMatch(/^nope\s+—$/);
   });
 
   it('--plot writes an SVG chart rendered by vega (kcp-echo latency CDF, one series per sweep value)', async () => {

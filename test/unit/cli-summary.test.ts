@@ -66,13 +66,22 @@ describe('ferry bench (no scenario): the all-scenarios summary', () => {
   });
 
   it('--real plans only the scenarios with a real run, Ferry only, one note per skipped scenario', () => {
-    const { plan, notes } = summaryPlan(scenarios, true);
+    const { plan, notes } = summaryPlan(scenarios, true, []);
     expect(plan.every((e) => e.protocol === 'ferry')).toBe(true);
     expect(plan.map((e) => e.scenario.name)).toEqual(
       scenarios.map((s) => s.name).filter((n) => ['kcp-echo', 'im-30', 'bulk-30'].includes(n)),
     );
     expect(notes).toHaveLength(scenarios.length - plan.length);
     for (const note of notes) expect(note).toMatch(/has no --real run .*: skipped$/);
+  });
+
+  it('--vs picks the peers beside Ferry; with --real they are one note', async () => {
+    const run = await runCli(['bench', '--json', '--duration', '0.3', '--vs', 'kcp-fast']);
+    const rows = jsonLines(run).map((l) => `${l['scenario']} ${l['protocol']}`);
+    expect(rows).toEqual(expectedRows().filter((r) => !r.endsWith('kcp-normal')));
+    expect(summaryPlan(scenarios, true, ['kcp-fast']).notes).toContain(
+      'KCP rows skipped with --real: the KCP adapters run in the simulator only',
+    );
   });
 
   it('rejects per-scenario flags and notes flags a scenario cannot apply', async () => {
