@@ -780,8 +780,6 @@ export class Connection {
         frames.push({ type: 'ping' });
         records.push({ kind: 'ping' });
       }
-    } else if ((globalThis as any).process?.env?.H7ACKCOPY) {
-      room = this.addRedundantCopies(nowMs, frames, records, room);
     }
     if (frames.length === 0) {
       // Never send an empty packet (R-WIRE-12); a PING keeps the packet meaningful.
@@ -966,7 +964,9 @@ export class Connection {
       room = left;
       idle = 0;
       channel.onFirstSend(fragment);
-      if (!channel.partial) this.connectionSentPosition += fragment.length;
+      // A reliable message is charged in full when it starts (R-LIMIT-1): concurrent starts on many channels can
+      // then never make the receiver buffer more than its window plus one message, so its hard cap never bites.
+      if (!channel.partial && fragment.offset === 0) this.connectionSentPosition += fragment.message.data.length;
       this.noteSent(nowMs, fragment);
       // Unreliable fragments are never repaired (R-PR-3); deadline ones get the thin-stream timer, not copies.
       if (channel.repairs) this.redundancy.onFirstSent(fragment);
@@ -1277,10 +1277,11 @@ export class Connection {
       }
       const head = id === channel.nextMessageId;
       if (!head && buffered >= this.config.connectionWindowBytes) return 'dropped';
-      // R-LIMIT-1, R-LIMIT-2: hard caps whatever the declared lengths (a head still waits for room to free up).
+      // R-LIMIT-1, R-LIMIT-2: hard caps whatever the declared lengths; a channel's next message passes the count
+      // cap while the channel has nothing unread (progress), and waits for room under the byte cap.
       if (
         (buffered > 0 && buffered + frame.totalLength > this.config.maxReceiveBufferBytes) ||
-        (!head && pending >= this.config.maxPendingMessages)
+        (pending >= this.config.maxPendingMessages && (!head || channel.readyMessages > 0))
       ) {
         this.stats.bufferLimitDrops++;
         return 'dropped';

@@ -102,6 +102,8 @@ export class RedundancyPlanner {
     // A large fragment's copy costs a packet of its own: at most `redundancyMaxExtraCopiesLarge` of them.
     const large = f.length > this.config.redundancySmallFragmentBytes;
     const cap = large ? Math.min(extra, this.config.redundancyMaxExtraCopiesLarge) : extra;
+    // Deadline messages (finite expiry) get no proactive copies: media relies on FEC and timely repair (R-PR-3).
+    if (f.message.expiresAtMs !== Number.POSITIVE_INFINITY) return false;
     return !f.acked && f.copies < cap && !f.queuedForRetransmit && nowMs - f.lastRealSendMs <= smoothedRttMs;
   }
 
