@@ -81,6 +81,32 @@ export class Endpoint {
     return connection;
   }
 
+  /**
+   * Opens a server connection for `connectionId` on behalf of a handshake layer (spec §13: the secure endpoint
+   * accepts only after the handshake), and reports it as a 'connection' event. Undefined at `maxConnections` or
+   * when the id is in use.
+   */
+  accept(nowMs: number, connectionId: Uint8Array, remote: string): Connection | undefined {
+    const key = keyOf(connectionId);
+    if (this.entries.has(key) || this.entries.size >= this.maxConnections || connectionId.length === 0) {
+      return undefined;
+    }
+    const connection = new Connection(nowMs, {
+      role: 'server',
+      connectionId: connectionId.slice(),
+      config: this.options.config,
+      trace: this.options.trace,
+    });
+    this.entries.set(key, { connection, remote });
+    this.events.push({ type: 'connection', connection, remote });
+    return connection;
+  }
+
+  /** Number of connections held, closed ones not yet reaped included. */
+  get connectionCount(): number {
+    return this.entries.size;
+  }
+
   /** The next endpoint event (new incoming connections). */
   pollEvent(): EndpointEvent | undefined {
     return this.events.shift();
