@@ -1,6 +1,7 @@
 import type { CcRtt } from '../cc/congestion-controller.ts';
 import { RttEstimator } from './rtt-estimator.ts';
 import type { SentPacket } from './sent-packet.ts';
+import { SentPacketRing } from './sent-packet-ring.ts';
 
 /** Tunables of {@link LossDetection} (spec §6). */
 export interface LossDetectionOptions {
@@ -37,11 +38,25 @@ export interface AckOutcome<F> {
 /**
  * Sent-packet tracking, RTT, loss detection by packet and time threshold (RFC 9002 §6.1, RACK RFC 8985) and the
  * probe timeout with capped exponential backoff (RFC 9002 §6.2). Pure: every entry point takes `nowMs`.
+ *
+ * Cost: packets live in a ring indexed by packet number, so an ACK touches only the slots its ranges cover and
+ * loss detection only the packets it declares lost plus one (the oldest survivor sets the loss timer), instead
+ * of every outstanding packet. That relies on send times that do not decrease with the packet number (any
+ * monotonic clock); were one earlier than its predecessor's, every entry point falls back to full scans, with
+ * the same results.
  */
 export class LossDetection<F> {
   readonly rtt: RttEstimator;
-  /** Packets not yet acknowledged, plus recently lost ones, ascending packet number. */
-  private outstanding: SentPacket<F>[] = [];
+  /** Packets not yet acknowledged, plus recently lost ones, by packet number. */
+  private readonly tracked = new SentPacketRing<SentPacket<F>>();
+  /** Lost packets still tracked, in the order declared (ascending packet number and send time when ordered). */
+  private lostRecords: SentPacket<F>[] = [];
+  private lostHead = 0;
+  /** No packet below this number is unacknowledged and not lost: where loss detection starts. */
+  private scanFromPn = 0;
+  /** Whether every packet so far was sent no earlier than the one before it (see the class comment). */
+  private sendTimesOrdered = true;
+  private lastSentMs = Number.NEGATIVE_INFINITY;
   /** Largest packet number the peer acknowledged, -1 before any. */
   largestAcked = -1;
   /** Bytes of in-flight packets neither acknowledged nor declared lost. */
@@ -74,7 +89,9 @@ export class LossDetection<F> {
 
   /** Records a sent packet (packet numbers must increase). */
   onPacketSent(packet: SentPacket<F>): void {
-    this.outstanding.push(packet);
+    if (packet.timeSentMs < this.lastSentMs) this.sendTimesOrdered = false;
+    this.lastSentMs = packet.timeSentMs;
+    this.tracked.push(packet);
     if (packet.inFlight) this.bytesInFlight += packet.sizeBytes;
     if (packet.ackEliciting) {
       this.ackElicitingInFlight++;
@@ -84,12 +101,16 @@ export class LossDetection<F> {
 
   /** Number of packets tracked (outstanding and recently lost). */
   get trackedPackets(): number {
-    return this.outstanding.length;
+    return this.tracked.size;
   }
 
   /** Iterates outstanding packets that are neither acknowledged nor declared lost, oldest first. */
   *unacked(): Iterable<SentPacket<F>> {
-    for (const p of this.outstanding) if (!p.declaredLost) yield p;
+    const ring = this.tracked;
+    for (let pn = ring.oldestPacketNumber; pn < ring.endPacketNumber; pn++) {
+      const p = ring.get(pn);
+      if (p && !p.declaredLost) yield p;
+    }
   }
 
   private removeFromFlight(p: SentPacket<F>): void {
@@ -109,17 +130,17 @@ export class LossDetection<F> {
     const outcome: AckOutcome<F> = { acked: [], lost: [], spurious: [], rttSampled: false };
     const first = rangesDescending[0];
     if (!first) return outcome;
-    const list = this.outstanding;
-    let keep = 0;
-    let rangeIndex = rangesDescending.length - 1;
+    const ring = this.tracked;
     let largestNewlyAcked: SentPacket<F> | undefined;
     let anyAckEliciting = false;
-    // Walk outstanding ascending and ranges ascending together: O(outstanding + ranges).
-    for (let i = 0; i < list.length; i++) {
-      const p = list[i]!;
-      let range = rangesDescending[rangeIndex];
-      while (range && range.largest < p.packetNumber) range = rangesDescending[--rangeIndex];
-      if (range && range.smallest <= p.packetNumber) {
+    // Ranges ascending, each clipped to the tracked packet numbers: O(ranges + slots covered), ascending output.
+    for (let r = rangesDescending.length - 1; r >= 0; r--) {
+      const range = rangesDescending[r]!;
+      const to = Math.min(range.largest, ring.endPacketNumber - 1);
+      for (let pn = Math.max(range.smallest, ring.oldestPacketNumber); pn <= to; pn++) {
+        const p = ring.get(pn);
+        if (!p) continue;
+        ring.remove(pn);
         outcome.acked.push(p);
         if (p.declaredLost) {
           outcome.spurious.push(p);
@@ -127,12 +148,9 @@ export class LossDetection<F> {
           this.removeFromFlight(p);
           if (p.ackEliciting) anyAckEliciting = true;
         }
-        if (!largestNewlyAcked || p.packetNumber > largestNewlyAcked.packetNumber) largestNewlyAcked = p;
-        continue;
+        largestNewlyAcked = p;
       }
-      list[keep++] = p;
     }
-    list.length = keep;
     // RFC 8985 §6.2: a packet newly acknowledged below the previous largest acknowledged arrived out of order.
     const firstAcked = outcome.acked[0];
     if (firstAcked && firstAcked.packetNumber < this.largestAcked && !firstAcked.declaredLost) {
@@ -195,34 +213,66 @@ export class LossDetection<F> {
     if (this.largestAcked < 0) return lost;
     const lossDelay = this.lossDelayMs();
     // Keep lost records for about 2 loss delays, for spurious-loss detection, then drop them.
-    const forgetBefore = nowMs - 4 * lossDelay - this.options.peerMaxAckDelayMs;
-    const list = this.outstanding;
-    let keep = 0;
-    for (let i = 0; i < list.length; i++) {
-      const p = list[i]!;
-      if (p.declaredLost) {
-        if (p.timeSentMs >= forgetBefore) list[keep++] = p;
+    this.forgetLostSentBefore(nowMs - 4 * lossDelay - this.options.peerMaxAckDelayMs);
+    const ring = this.tracked;
+    const end = Math.min(this.largestAcked, ring.endPacketNumber);
+    let pn = Math.max(this.scanFromPn, ring.oldestPacketNumber);
+    // Nothing below the first unacknowledged, unlost packet needs looking at again.
+    for (let p = ring.get(pn); pn < end && (!p || p.declaredLost); p = ring.get(++pn));
+    this.scanFromPn = pn;
+    for (; pn < end; pn++) {
+      const p = ring.get(pn);
+      if (!p || p.declaredLost) continue;
+      const byCount = this.largestAcked - pn >= this.packetThreshold;
+      // One expression for both the test and the timer, so float rounding cannot re-arm a past deadline.
+      const lossAt = p.timeSentMs + lossDelay;
+      if (byCount || lossAt <= nowMs) {
+        p.declaredLost = true;
+        p.lostByReorderDistance = byCount ? this.largestAcked - pn : 0;
+        this.removeFromFlight(p);
+        lost.push(p);
+        this.lostRecords.push(p);
+        this.stats.lostPackets++;
         continue;
       }
-      if (p.packetNumber < this.largestAcked) {
-        const byCount = this.largestAcked - p.packetNumber >= this.packetThreshold;
-        // One expression for both the test and the timer, so float rounding cannot re-arm a past deadline.
-        const lossAt = p.timeSentMs + lossDelay;
-        if (byCount || lossAt <= nowMs) {
-          p.declaredLost = true;
-          p.lostByReorderDistance = byCount ? this.largestAcked - p.packetNumber : 0;
-          this.removeFromFlight(p);
-          lost.push(p);
-          this.stats.lostPackets++;
-          list[keep++] = p;
-          continue;
-        }
-        if (this.lossTimeMs === undefined || lossAt < this.lossTimeMs) this.lossTimeMs = lossAt;
-      }
-      list[keep++] = p;
+      if (this.lossTimeMs === undefined || lossAt < this.lossTimeMs) this.lossTimeMs = lossAt;
+      // Ordered send times: every later packet is younger and fewer packets behind, so none is lost yet, and
+      // this one's deadline is the earliest.
+      if (this.sendTimesOrdered) break;
     }
-    list.length = keep;
     return lost;
+  }
+
+  /** Stops tracking lost packets sent before `forgetBeforeMs` (and drops records of those since acknowledged). */
+  private forgetLostSentBefore(forgetBeforeMs: number): void {
+    const records = this.lostRecords;
+    if (!this.sendTimesOrdered) {
+      this.lostRecords = records.slice(this.lostHead).filter((p) => {
+        if (this.tracked.get(p.packetNumber) !== p) return false;
+        if (p.timeSentMs >= forgetBeforeMs) return true;
+        this.tracked.remove(p.packetNumber);
+        return false;
+      });
+      this.lostHead = 0;
+      return;
+    }
+    // Ordered: lost records are declared oldest first, so the ones to forget are a prefix.
+    let head = this.lostHead;
+    while (head < records.length) {
+      const p = records[head]!;
+      const current = this.tracked.get(p.packetNumber) === p;
+      if (current && p.timeSentMs >= forgetBeforeMs) break;
+      if (current) this.tracked.remove(p.packetNumber);
+      head++;
+    }
+    if (head === records.length) {
+      records.length = 0;
+      head = 0;
+    } else if (head > 64 && head * 2 > records.length) {
+      records.splice(0, head);
+      head = 0;
+    }
+    this.lostHead = head;
   }
 
   /** Persistent congestion (R-LOSS-10, RFC 9002 §7.6.2): lost ack-eliciting packets spanning 3 PTOs, after an RTT sample. */
@@ -266,8 +316,10 @@ export class LossDetection<F> {
 
   /** Forgets everything outstanding (connection closed); returns the unacknowledged packets. */
   drain(): SentPacket<F>[] {
-    const rest = this.outstanding.filter((p) => !p.declaredLost);
-    this.outstanding = [];
+    const rest = [...this.unacked()];
+    this.tracked.clear();
+    this.lostRecords = [];
+    this.lostHead = 0;
     this.bytesInFlight = 0;
     this.ackElicitingInFlight = 0;
     this.lossTimeMs = undefined;
