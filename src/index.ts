@@ -39,6 +39,21 @@ export {
 // Simulator.
 export { BulkFlow, type BulkFlowSpec, BulkFlows, type BulkFlowsOptions } from './harness/bulk-flows.ts';
 export { FerryPair, type FerryPairOptions, type Side } from './harness/ferry-pair.ts';
+// Playout (jitter) buffer (spec §12.2).
+export {
+  type ConcealReason,
+  defaultPlayoutOptions,
+  PlayoutBuffer,
+  type PlayoutConcealEvent,
+  type PlayoutEvent,
+  type PlayoutFrame,
+  type PlayoutFrameEvent,
+  type PlayoutOptions,
+  type PlayoutStats,
+  PlayoutUsageError,
+  type PlayoutUsageReason,
+  type PushOutcome,
+} from './jitter/index.ts';
 // Node binding (node:dgram): plaintext v0, explicit opt-in until the handshake lands.
 export type { UdpAddress } from './node/address.ts';
 export {
