@@ -72,7 +72,10 @@ export interface PlayoutStats {
   skipped: number;
   /** Frames held now. */
   bufferedFrames: number;
-  /** The target delay now (ms beyond the fastest transit), after clamping (R-PLAY-2, R-PLAY-3). */
+  /**
+   * The target delay now (ms beyond the fastest transit), after clamping (R-PLAY-2, R-PLAY-3); negative when, with
+   * a known clock offset, the path's minimum delay alone exceeds the deadline (then every frame is late).
+   */
   currentTargetDelayMs: number;
   /** The clock-offset estimate (minimum transit over the window), or undefined before the first sample. */
   clockOffsetEstimateMs: number | undefined;
