@@ -9,8 +9,11 @@ export class AppEndpoint implements SimEndpoint {
   constructor(
     readonly endpoint: SimEndpoint,
     private readonly afterActivity: (nowMs: number) => void,
+    /** Sees every datagram the endpoint receives (`in`) and sends (`out`), before it is handled or routed. */
+    private readonly tap?: (direction: 'in' | 'out', nowMs: number, bytes: Uint8Array) => void,
   ) {}
   handleDatagram(nowMs: number, from: string, bytes: Uint8Array): void {
+    this.tap?.('in', nowMs, bytes);
     this.endpoint.handleDatagram(nowMs, from, bytes);
     this.afterActivity(nowMs);
   }
@@ -19,7 +22,9 @@ export class AppEndpoint implements SimEndpoint {
     this.afterActivity(nowMs);
   }
   pollTransmit(nowMs: number): Transmit | undefined {
-    return this.endpoint.pollTransmit(nowMs);
+    const transmit = this.endpoint.pollTransmit(nowMs);
+    if (transmit && this.tap) this.tap('out', nowMs, transmit.bytes);
+    return transmit;
   }
   nextTimeout(): number | undefined {
     return this.endpoint.nextTimeout();

@@ -28,6 +28,8 @@ export interface FerryPairOptions {
   onEvent?: (side: Side, nowMs: number, event: ConnectionEvent) => void;
   /** When false, messages are left in the connection (a slow reader); default true. */
   readEagerly?: boolean;
+  /** Sees every datagram a side sends (`out`, as handed to the link) or receives (`in`, as the link delivers it). */
+  onDatagram?: (side: Side, direction: 'in' | 'out', nowMs: number, bytes: Uint8Array) => void;
   /** Forward error correction on both sides (spec §11): `true` for the defaults, or its settings. */
   fec?: boolean | FecOptions;
   /** Trace sinks of the two endpoints (spec §15), for `ferry bench --trace`; none by default. */
@@ -70,8 +72,21 @@ export class FerryPair {
     };
     const clientDriver = this.fec?.client ?? clientEndpoint;
     const serverDriver = this.fec?.server ?? this.serverEndpoint;
-    this.sim.addEndpoint('client', new AppEndpoint(clientDriver, (now) => this.serviceApp('client', now)));
-    this.sim.addEndpoint('server', new AppEndpoint(serverDriver, (now) => this.serviceApp('server', now)));
+    const tap = (side: Side) => {
+      const onDatagram = options.onDatagram;
+      return (
+        onDatagram &&
+        ((direction: 'in' | 'out', now: number, bytes: Uint8Array) => onDatagram(side, direction, now, bytes))
+      );
+    };
+    this.sim.addEndpoint(
+      'client',
+      new AppEndpoint(clientDriver, (now) => this.serviceApp('client', now), tap('client')),
+    );
+    this.sim.addEndpoint(
+      'server',
+      new AppEndpoint(serverDriver, (now) => this.serviceApp('server', now), tap('server')),
+    );
     this.sim.connect('client', 'server', linkFromProfile(options.forward), linkFromProfile(options.reverse));
   }
 
