@@ -73,6 +73,10 @@ const cases: [string, () => void][] = [
     'audio trace, 0.25 ms buckets up to 2 s',
     replay(() => new PlayoutBuffer({ maxDelayMs: 2000, bucketMs: 0.25 }), true),
   ],
+  [
+    'audio trace, rfc3550 estimator',
+    replay(() => new PlayoutBuffer({ maxDelayMs: 200, delayEstimator: 'rfc3550' }), true),
+  ],
   ['push only, in-order frames', pushOnly()],
 ];
 // Warm the JIT up so the first case is not measured cold.

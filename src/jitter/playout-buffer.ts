@@ -2,6 +2,7 @@ import { seqDiff32 } from '../protocol/wire/seq.ts';
 import { DelayHistogram } from './delay-histogram.ts';
 import { PlayoutUsageError } from './errors.ts';
 import { FrameQueue } from './frame-queue.ts';
+import { InterarrivalJitter } from './interarrival-jitter.ts';
 import {
   type PlayoutOptions,
   type ResolvedPlayoutOptions,
@@ -59,7 +60,10 @@ export class PlayoutBuffer {
   private readonly options: ResolvedPlayoutOptions;
   private readonly queue = new FrameQueue<Slot>();
   private readonly offset: SlidingMin;
-  private readonly histogram: DelayHistogram;
+  /** The quantile estimator of R-PLAY-2 (undefined with `delayEstimator: 'rfc3550'`). */
+  private readonly histogram: DelayHistogram | undefined;
+  /** RFC 3550 jitter, kept in both modes (a statistic); the estimator of R-PLAY-11 with `rfc3550`. */
+  private readonly interarrival: InterarrivalJitter;
   private readonly target: TargetDelay;
   /** history[s mod historySlots] = s when slot s was played, −1 otherwise. */
   private readonly history = new Float64Array(historySlots).fill(-1);
@@ -85,7 +89,11 @@ export class PlayoutBuffer {
     this.options = resolvePlayoutOptions(options);
     const o = this.options;
     this.offset = new SlidingMin(o.offsetWindowMs, maxOffsetSamples);
-    this.histogram = new DelayHistogram(o.bucketMs, o.maxDelayMs, o.forgetFactor);
+    this.histogram =
+      o.delayEstimator === 'histogram'
+        ? new DelayHistogram(o.bucketMs, o.maxDelayMs, o.forgetFactor)
+        : undefined;
+    this.interarrival = new InterarrivalJitter(o.quantile);
     this.target = new TargetDelay(this.clampMeasured(o.initialDelayMs), o.decreaseTimeConstantMs);
   }
 
@@ -184,6 +192,7 @@ export class PlayoutBuffer {
       bufferedFrames: this.queue.size,
       currentTargetDelayMs: this.targetDelayMs,
       clockOffsetEstimateMs: this.offset.min,
+      interarrivalJitterMs: this.interarrival.jitterMs,
     };
   }
 
@@ -202,12 +211,18 @@ export class PlayoutBuffer {
     };
   }
 
-  /** Records one transit sample: offset estimate, delay histogram, target (R-PLAY-1, R-PLAY-2, R-PLAY-3). */
+  /** Records one transit sample: offset estimate, delay quantile, target (R-PLAY-1..3, R-PLAY-11). */
   private measure(nowMs: number, captureTimeMs: number): void {
     const transitMs = nowMs - captureTimeMs;
     const offsetMs = this.offset.add(nowMs, transitMs);
-    this.histogram.add(transitMs - offsetMs);
-    const quantileMs = this.histogram.quantile(this.options.quantile)!;
+    this.interarrival.add(transitMs, transitMs - offsetMs);
+    let quantileMs: number;
+    if (this.histogram === undefined) {
+      quantileMs = this.interarrival.estimateMs()!;
+    } else {
+      this.histogram.add(transitMs - offsetMs);
+      quantileMs = this.histogram.quantile(this.options.quantile)!;
+    }
     this.target.update(nowMs, this.clampMeasured(quantileMs));
   }
 

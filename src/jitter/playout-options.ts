@@ -13,6 +13,11 @@ export interface PlayoutOptions {
   initialDelayMs?: number;
   /** Fraction of frames the target delay aims to have on time, in (0, 1) (default 0.95, R-PLAY-2). */
   quantile?: number;
+  /**
+   * How the quantile is estimated: `histogram` (default; NetEQ's, any delay distribution, R-PLAY-2) or `rfc3550`
+   * (mean + a multiple of RFC 3550 interarrival jitter, exact for normal delays and cheaper, R-PLAY-11).
+   */
+  delayEstimator?: 'histogram' | 'rfc3550';
   /** Weight kept by the delay histogram per new sample, in (0, 1) (default 0.983, as NetEQ: a memory of ~60 frames). */
   forgetFactor?: number;
   /** Width of a delay-histogram bucket (default 1 ms); the target is a bucket's upper edge. */
@@ -44,6 +49,7 @@ export const defaultPlayoutOptions = {
   minDelayMs: 0,
   initialDelayMs: 80,
   quantile: 0.95,
+  delayEstimator: 'histogram' as 'histogram' | 'rfc3550',
   forgetFactor: 0.983,
   bucketMs: 1,
   offsetWindowMs: 2000,
@@ -88,6 +94,12 @@ export function resolvePlayoutOptions(options: PlayoutOptions): ResolvedPlayoutO
     'finite and ≥ 0',
   );
   check(finite(o.quantile) && o.quantile > 0 && o.quantile < 1, 'quantile', o.quantile, 'in (0, 1)');
+  check(
+    o.delayEstimator === 'histogram' || o.delayEstimator === 'rfc3550',
+    'delayEstimator',
+    o.delayEstimator,
+    "'histogram' or 'rfc3550'",
+  );
   check(
     finite(o.forgetFactor) && o.forgetFactor > 0 && o.forgetFactor < 1,
     'forgetFactor',

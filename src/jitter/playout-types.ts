@@ -79,4 +79,6 @@ export interface PlayoutStats {
   currentTargetDelayMs: number;
   /** The clock-offset estimate (minimum transit over the window), or undefined before the first sample. */
   clockOffsetEstimateMs: number | undefined;
+  /** RFC 3550 §6.4.1 interarrival jitter of the complete arrivals (ms), whichever estimator sets the target. */
+  interarrivalJitterMs: number;
 }

@@ -47,6 +47,35 @@ describe('playout buffer adaptation (spec §12.2)', () => {
     );
   });
 
+  it('R-PLAY-11: the rfc3550 estimator also keeps about the configured fraction on time on normal jitter', () => {
+    fc.assert(
+      fc.property(
+        seedArb,
+        fc.integer({ min: 5, max: 30 }),
+        fc.constantFrom(0.9, 0.95, 0.99),
+        (seed, sigmaMs, quantile) => {
+          const trace = makeTrace({ seed, frames: 6000, delayMs: () => ({ meanMs: 80, sigmaMs }) });
+          const run = drive({ maxDelayMs: 400, quantile, delayEstimator: 'rfc3550' }, trace);
+          const settled = run.pushed.slice(3000);
+          const wantedMs = quantileOf(relativeDelays(trace).slice(3000), quantile);
+          const targetMs = mean(settled.map((p) => p.targetMs));
+          expect(targetMs / wantedMs).toBeGreaterThan(0.95);
+          expect(targetMs / wantedMs).toBeLessThan(1.25);
+          const late = settled.filter((p) => p.outcome === 'late').length / settled.length;
+          expect(late).toBeLessThanOrEqual(1.3 * (1 - quantile) + 0.002);
+          // RFC 3550 jitter of normal delays is 2σ/√π.
+          expect(
+            run.buffer.stats.interarrivalJitterMs / ((2 * sigmaMs) / Math.sqrt(Math.PI)),
+          ).toBeGreaterThan(0.7);
+          expect(run.buffer.stats.interarrivalJitterMs / ((2 * sigmaMs) / Math.sqrt(Math.PI))).toBeLessThan(
+            1.4,
+          );
+        },
+      ),
+      { numRuns: 8 },
+    );
+  });
+
   it('R-PLAY-3: when jitter rises the target follows within a few frames; when it falls, slowly', () => {
     fc.assert(
       fc.property(seedArb, (seed) => {

@@ -13,6 +13,7 @@ const optionsArb: fc.Arbitrary<PlayoutOptions> = fc.record(
     minDelayMs: fc.integer({ min: 0, max: 5 }),
     initialDelayMs: fc.integer({ min: 0, max: 500 }),
     quantile: fc.double({ min: 0.5, max: 0.999, noNaN: true }),
+    delayEstimator: fc.constantFrom('histogram' as const, 'rfc3550' as const),
     forgetFactor: fc.double({ min: 0.8, max: 0.999, noNaN: true }),
     bucketMs: fc.constantFrom(0.5, 1, 4),
     offsetWindowMs: fc.integer({ min: 10, max: 5000 }),

@@ -340,6 +340,7 @@ describe('spec §12.2 the playout buffer', () => {
       { maxDelayMs: 100, maxBufferedFrames: 0 },
       { maxDelayMs: 100, maxConcealGapFrames: 1.5 },
       { maxDelayMs: 100, clockOffsetMs: Number.NaN },
+      { maxDelayMs: 100, delayEstimator: 'mean' as 'rfc3550' },
     ]) {
       expect(reasonOf(() => new PlayoutBuffer(bad))).toBe('invalid-option');
     }
@@ -368,6 +369,27 @@ describe('spec §12.2 the playout buffer', () => {
       'play 10',
       'play 11',
     ]);
+  });
+
+  it('R-PLAY-11: the rfc3550 estimator sets the target from the mean delay and RFC 3550 jitter', () => {
+    // Transits alternate 10 and 20 ms: |D| = 10, so J → 10; relative delays alternate 0 and 10, mean → 5.
+    const both = (['histogram', 'rfc3550'] as const).map((delayEstimator) => {
+      const buffer = new PlayoutBuffer({
+        maxDelayMs: 300,
+        delayEstimator,
+        quantile: 0.95,
+        initialDelayMs: 0,
+      });
+      for (let i = 0; i < 400; i++) buffer.push(i * 20 + 10 + (i % 2) * 10, frame(i, i * 20));
+      return buffer;
+    });
+    const [histogram, rfc3550] = both as [PlayoutBuffer, PlayoutBuffer];
+    for (const buffer of both) expect(buffer.stats.interarrivalJitterMs).toBeCloseTo(10, 6);
+    // 5 + z(0.95) · √π/2 · 10 ≈ 19.6 (plus the mean's wobble, which the fast rise keeps): a normal model.
+    expect(rfc3550.targetDelayMs).toBeGreaterThan(19);
+    expect(rfc3550.targetDelayMs).toBeLessThan(20.5);
+    // The histogram sees the true two-point distribution: 95% of delays are ≤ 10 ms (upper bucket edge 11).
+    expect(histogram.targetDelayMs).toBe(11);
   });
 
   it('R-PLAY-10: memory stays bounded under a flood of frames that never play', () => {

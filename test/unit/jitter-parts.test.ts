@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DelayHistogram } from '../../src/jitter/delay-histogram.ts';
 import { FrameQueue } from '../../src/jitter/frame-queue.ts';
+import { InterarrivalJitter, normalQuantile } from '../../src/jitter/interarrival-jitter.ts';
 import { SlidingMin } from '../../src/jitter/sliding-min.ts';
 import { TargetDelay } from '../../src/jitter/target-delay.ts';
 import { seqDiff32 } from '../../src/protocol/wire/seq.ts';
@@ -156,5 +157,43 @@ describe('FrameQueue (sequence order through seqDiff32, R-WIRE-4)', () => {
         },
       ),
     );
+  });
+});
+
+describe('InterarrivalJitter (RFC 3550 §6.4.1, R-PLAY-11)', () => {
+  it('follows J += (|D| − J) / 16 and the mean relative delay with the same gain', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: -1e4, max: 1e4 }), fc.nat({ max: 500 })), { minLength: 1 }),
+        (xs) => {
+          const estimator = new InterarrivalJitter(0.95);
+          let jitter = 0;
+          let meanDelay = xs[0]![1];
+          xs.forEach(([transit, delay], i) => {
+            estimator.add(transit, delay);
+            if (i > 0) jitter += (Math.abs(transit - xs[i - 1]![0]) - jitter) / 16;
+            if (i > 0) meanDelay += (delay - meanDelay) / 16;
+          });
+          expect(estimator.jitterMs).toBeCloseTo(jitter, 9);
+          expect(estimator.estimateMs()).toBeCloseTo(
+            meanDelay + normalQuantile(0.95) * (Math.sqrt(Math.PI) / 2) * jitter,
+            9,
+          );
+        },
+      ),
+    );
+    expect(new InterarrivalJitter(0.9).estimateMs()).toBeUndefined();
+  });
+
+  it('normalQuantile is within 4.5e-4 of the standard normal quantile', () => {
+    const table: [number, number][] = [
+      [0.5, 0],
+      [0.9, 1.281552],
+      [0.95, 1.644854],
+      [0.99, 2.326348],
+      [0.999, 3.090232],
+      [0.01, -2.326348],
+    ];
+    for (const [p, z] of table) expect(Math.abs(normalQuantile(p) - z)).toBeLessThan(4.5e-4);
   });
 });
