@@ -239,6 +239,24 @@ export class UdpEndpoint extends EventEmitter {
       }
     }
     this.core.handleDatagram(clockMs(), from, bytes);
+    this.driveAfterReads();
+  };
+
+  /**
+   * Datagrams read in one poll phase (libuv reads up to 32 per readiness event, one 'message' each) share one
+   * drive pass, in the check phase right after it: one ACK then covers them all and the timer is re-armed once,
+   * instead of a pass, an ACK every second datagram and a re-arm per datagram (issue 7: fewer sends per packet).
+   */
+  private driveAfterReads(): void {
+    if (this.readsPending) return;
+    this.readsPending = true;
+    setImmediate(this.afterReads);
+  }
+
+  private readsPending = false;
+
+  private readonly afterReads = (): void => {
+    this.readsPending = false;
     this.drive();
   };
 
