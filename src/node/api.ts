@@ -2,6 +2,7 @@ import type { Socket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { ConnectionConfig } from '../protocol/connection-config.ts';
+import type { SecurityLimits, SecuritySettings } from '../protocol/security/security-options.ts';
 import { formatAddress, parseAddress, type UdpAddress } from './address.ts';
 import { FerryConnection } from './connection.ts';
 import { FerryOptionsError } from './errors.ts';
@@ -11,10 +12,14 @@ import { UdpEndpoint } from './udp-endpoint.ts';
 /** Options shared by {@link listen} and {@link connect}. */
 export interface EndpointCommonOptions {
   /**
-   * Must be `true`: this increment has no encryption, so nothing is authenticated or private. Required explicitly
-   * on both sides so plaintext is never shipped by accident; the encrypted default arrives with the handshake.
+   * `true` turns encryption and authentication off: nothing is private or authenticated. Both sides must say so
+   * (an encrypted side never talks to a plaintext one, spec §13, R-HS-7); for research and benchmarks only.
    */
-  insecurePlaintext: true;
+  insecurePlaintext?: boolean;
+  /** Pre-shared key (32 bytes) held by both sides, instead of a static key pair. */
+  psk?: Uint8Array;
+  /** Handshake limits and timers (spec §13.7): pending handshakes, per-source rate, cookie lifetime, … */
+  handshake?: Partial<SecurityLimits>;
   /** A socket the host already owns (embedding): used as is, never bound or closed by Ferry. */
   socket?: Socket;
   /** Family of the socket Ferry creates. Default: from the address (`udp4` for IPv4). */
@@ -35,6 +40,8 @@ export interface ListenOptions extends EndpointCommonOptions {
   maxConnections?: number;
   /** Connection id length in bytes for connections clients open to this server. */
   connectionIdLength?: 4 | 8 | 16;
+  /** The server's static X25519 private key (32 bytes; `generateKeyPair()`); clients pin its public key. */
+  staticKey?: Uint8Array;
 }
 
 /** Options of {@link connect}. */
@@ -47,23 +54,50 @@ export interface ConnectOptions extends EndpointCommonOptions {
   connectTimeoutMs?: number;
   /** Connection id length in bytes (R-WIRE-7). Default 4. */
   connectionIdLength?: 4 | 8 | 16;
+  /** The server's static X25519 public key (32 bytes), pinned: the handshake fails unless the server holds it. */
+  serverPublicKey?: Uint8Array;
 }
 
-function requirePlaintextOptIn(options: { insecurePlaintext?: unknown } | undefined, where: string): void {
-  if (options?.insecurePlaintext !== true) {
+/** Exactly one of a key, a PSK or the plaintext opt-in; anything else is a configuration mistake. */
+function securityOf(
+  where: string,
+  key: Uint8Array | undefined,
+  keyName: string,
+  options: EndpointCommonOptions | undefined,
+): SecuritySettings {
+  const given = [key !== undefined, options?.psk !== undefined, options?.insecurePlaintext === true];
+  const count = given.filter(Boolean).length;
+  if (count === 0) {
     throw new FerryOptionsError(
-      'plaintext-not-enabled',
-      `${where}: this build has no encryption yet; pass { insecurePlaintext: true } to use plaintext knowingly`,
+      'no-credentials',
+      `${where}: pass { ${keyName} } or { psk }, or { insecurePlaintext: true } on both sides to go unencrypted`,
     );
   }
+  if (count > 1) {
+    throw new FerryOptionsError(
+      'conflicting-credentials',
+      `${where}: give only one of ${keyName}, psk, insecurePlaintext`,
+    );
+  }
+  const check = (bytes: Uint8Array, name: string): Uint8Array => {
+    if (!(bytes instanceof Uint8Array) || bytes.length !== 32) {
+      throw new FerryOptionsError('invalid-key', `${where}: ${name} must be a 32-byte Uint8Array`);
+    }
+    return bytes.slice();
+  };
+  if (options?.psk !== undefined) return { mode: 'psk', psk: check(options.psk, 'psk') };
+  if (key === undefined) return { mode: 'plaintext' };
+  return keyName === 'staticKey'
+    ? { mode: 'static-key', staticPrivateKey: check(key, keyName) }
+    : { mode: 'static-key', serverPublicKey: check(key, keyName) };
 }
 
 /**
  * Starts a Ferry server on a UDP socket. Resolves once the socket is bound; rejects with `FerryOptionsError`
- * without `insecurePlaintext: true`, or with the bind error.
+ * unless exactly one of `staticKey`, `psk` or `insecurePlaintext: true` is given, or with the bind error.
  */
 export async function listen(options: ListenOptions): Promise<FerryServer> {
-  requirePlaintextOptIn(options, 'listen');
+  const security = securityOf('listen', options?.staticKey, 'staticKey', options);
   const endpoint = await UdpEndpoint.open({
     socket: options.socket,
     type: options.type ?? (options.host !== undefined && isIP(options.host) === 6 ? 'udp6' : 'udp4'),
@@ -74,22 +108,24 @@ export async function listen(options: ListenOptions): Promise<FerryServer> {
     config: options.config,
     connectionIdLength: options.connectionIdLength,
     maxConnections: options.maxConnections,
+    security,
+    limits: options.handshake,
   });
   return new FerryServer(endpoint);
 }
 
 /**
  * Opens a connection to a Ferry server at `address` (`host:port`, `[v6]:port`, or `{ host, port }`; a host
- * name is resolved with the OS resolver). Spec v0 has no handshake: the client sends an empty message on a
- * binding-reserved channel and resolves once the server acknowledged it, which proves the server holds the
- * connection. Rejects with `FerryClosedError('connect-timeout')` after `connectTimeoutMs`, and with
+ * name is resolved with the OS resolver) and resolves once the handshake completed (spec §13): the server proved
+ * it holds the private key of `serverPublicKey` (or the `psk`). Rejects with `FerryClosedError` —
+ * `connect-timeout` after `connectTimeoutMs` without an answer, `version-mismatch` — and with
  * `FerryOptionsError` on bad options.
  */
 export async function connect(
   address: string | UdpAddress,
   options: ConnectOptions,
 ): Promise<FerryConnection> {
-  requirePlaintextOptIn(options, 'connect');
+  const security = securityOf('connect', options?.serverPublicKey, 'serverPublicKey', options);
   const target = typeof address === 'string' ? parseAddress(address) : address;
   if (!Number.isInteger(target.port) || target.port < 1 || target.port > 65_535) {
     throw new FerryOptionsError('invalid-address', `invalid port ${target.port}`);
@@ -105,9 +141,11 @@ export async function connect(
     acceptConnections: false,
     config: options.config,
     connectionIdLength: options.connectionIdLength,
+    security,
+    limits: { ...options.handshake, handshakeTimeoutMs: options.connectTimeoutMs ?? 10_000 },
   });
   const remote = formatAddress(host, target.port);
   const connection = new FerryConnection(endpoint, endpoint.connect(remote), remote, true);
-  await connection.establish(options.connectTimeoutMs ?? 10_000);
+  await connection.establish();
   return connection;
 }

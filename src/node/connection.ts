@@ -4,17 +4,12 @@ import { ChannelMode, makeChannelId } from '../protocol/channel/channel-id.ts';
 import type { Connection, ConnectionStats } from '../protocol/connection.ts';
 import type { ConnectionEvent, ReceivedMessage } from '../protocol/connection-events.ts';
 import { FerryUsageError } from '../protocol/errors.ts';
+import type { TransportParams } from '../protocol/security/handshake-codec.ts';
+import type { SecureEndpointEvent } from '../protocol/security/secure-endpoint.ts';
 import { type ChannelHost, FerryChannel, type FerryChannelMode, type SendRequest } from './channel.ts';
 import { clockMs } from './clock.ts';
 import { FerryClosedError, type FerryClosedReason, FerryOptionsError } from './errors.ts';
 import type { ConnectionSink, UdpEndpoint } from './udp-endpoint.ts';
-
-/**
- * The binding's hello channel: v0 has no handshake (spec §13 will replace this), and a server learns of a client
- * only from its first datagram. `connect` sends one empty message here; its delivery receipt proves the server
- * holds the connection. The server binding swallows this channel; applications cannot open it.
- */
-export const helloChannelId = makeChannelId(1 << 20, 'client', ChannelMode.reliableUnordered);
 
 /** A message handed to `send` that the peer never confirmed. */
 export interface UnconfirmedSend {
@@ -83,6 +78,7 @@ const modeNames: Record<FerryChannelMode, ChannelMode> = {
  * A Ferry connection over a {@link UdpEndpoint}: channels, delivery receipts, stats and graceful close.
  *
  * Events: 'channel' (channel: FerryChannel) when the peer sends on a channel this side has not opened;
+ * 'migrated' (remote: string) when the peer's new address passed path validation (spec §13.6);
  * 'close' (info: FerryCloseInfo) once, when the connection has ended for any reason. There is no 'error' event:
  * failures end the connection and are reported by 'close' and by the promises of `send`, `close` and `connect`.
  */
@@ -95,7 +91,8 @@ export class FerryConnection extends EventEmitter implements ChannelHost {
   private flushThenClose: CloseOptions | undefined;
   private closeInfo: FerryCloseInfo | undefined;
   private readonly closeWaiters: ((unconfirmed: UnconfirmedSend[]) => void)[] = [];
-  private helloChannel: FerryChannel | undefined;
+  /** `connect`'s promise while the handshake runs. */
+  private establishing: { resolve: () => void; reject: (error: Error) => void } | undefined;
   // Counted here: the core's fields of the same name stay 0 in v0.
   private messagesReceived = 0;
   /** The peer's address when the connection ended (the endpoint forgets it then). */
@@ -115,9 +112,9 @@ export class FerryConnection extends EventEmitter implements ChannelHost {
       onEvent: (event) => this.onEvent(event),
       afterDrive: () => {
         // The core raises `readable` once per channel while it is never read without an id, so drain here.
-        while (core.receive(helloChannelId)); // the hello carries nothing for the application
         for (const channel of this.channels.values()) channel.pump();
       },
+      onSecurityEvent: (event) => this.onSecurityEvent(event),
     };
     endpoint.attach(core, sink, remote);
   }
@@ -137,6 +134,11 @@ export class FerryConnection extends EventEmitter implements ChannelHost {
     return this.endpoint.address();
   }
 
+  /** The connection parameters both sides agreed on in the handshake (spec §13.4). */
+  get parameters(): TransportParams | undefined {
+    return this.endpoint.core.paramsOf(this.core);
+  }
+
   /** Whether the connection has ended. */
   get closed(): boolean {
     return this.closeInfo !== undefined;
@@ -151,8 +153,8 @@ export class FerryConnection extends EventEmitter implements ChannelHost {
     let id = options.id;
     if (id === undefined) {
       do id = makeChannelId(this.nextIndex++, this.core.role, mode);
-      while (this.channels.has(id) || id === helloChannelId);
-    } else if (!Number.isSafeInteger(id) || id < 0 || id % 4 !== mode || id === helloChannelId) {
+      while (this.channels.has(id));
+    } else if (!Number.isSafeInteger(id) || id < 0 || id % 4 !== mode) {
       throw new FerryUsageError('invalid-channel', `channel id ${id} is not a ${options.mode} channel id`);
     }
     return this.channelFor(id);
@@ -190,8 +192,8 @@ export class FerryConnection extends EventEmitter implements ChannelHost {
 
   /**
    * Moves a client connection to a fresh local socket (a new port), as when a phone changes network or a NAT
-   * rebinds; the server follows the connection id to the new address (spec §3). Resolves once the new socket is
-   * in use.
+   * rebinds; the server validates the new address and then follows it (spec §13.6). Resolves once the new socket
+   * is in use.
    */
   async rebind(): Promise<void> {
     if (!this.ownsEndpoint) {
@@ -200,13 +202,10 @@ export class FerryConnection extends EventEmitter implements ChannelHost {
     const socket = await this.endpoint.freshSocket();
     this.endpoint.replaceSocket(socket, true);
     // Say something from the new address at once, so the peer need not wait for a keep-alive to follow.
-    if (!this.closeInfo && !this.closeRequested)
-      this.submit(
-        this.helloRequest(
-          () => {},
-          () => {},
-        ),
-      );
+    if (!this.closeInfo) {
+      this.core.ping();
+      this.requestDrive();
+    }
   }
 
   // ─── ChannelHost ────────────────────────────────────────────────────────────────────────────────────
@@ -241,31 +240,39 @@ export class FerryConnection extends EventEmitter implements ChannelHost {
 
   // ─── Internals ──────────────────────────────────────────────────────────────────────────────────────
 
-  /** @internal `connect`: sends the hello and resolves when the server confirmed it, or rejects on timeout. */
-  establish(timeoutMs: number): Promise<void> {
+  /** @internal `connect`: resolves when the handshake completed (spec §13), rejects when it failed. */
+  establish(): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.abandon('connect-timeout', `no answer from ${this.remoteAddress} within ${timeoutMs} ms`);
-      }, timeoutMs);
-      this.submit(
-        this.helloRequest(
-          () => {
-            clearTimeout(timer);
-            resolve();
-          },
-          (error) => {
-            clearTimeout(timer);
-            reject(error);
-          },
-        ),
-      );
+      this.establishing = { resolve, reject };
+      this.requestDrive(); // sends the Initial the core queued
     });
   }
 
-  /** An empty message on the hello channel: it makes this side send a packet now, and is confirmed like any. */
-  private helloRequest(resolve: () => void, reject: (error: Error) => void): SendRequest {
-    this.helloChannel ??= new FerryChannel(this, helloChannelId, 'reliable-unordered');
-    return { channel: this.helloChannel, data: new Uint8Array(0), resolve, reject };
+  private onSecurityEvent(event: SecureEndpointEvent): void {
+    switch (event.type) {
+      case 'established':
+        this.establishing?.resolve();
+        this.establishing = undefined;
+        break;
+      case 'handshake-failed':
+        if (event.reason === 'version-mismatch') {
+          this.abandon(
+            'version-mismatch',
+            `${this.remoteAddress} speaks no protocol version this side knows`,
+          );
+        } else if (this.role === 'client') {
+          this.abandon('connect-timeout', `no handshake with ${this.remoteAddress} in time`);
+        } else this.abandon('handshake-timeout', 'the client never confirmed the handshake');
+        break;
+      case 'reset':
+        this.abandon('peer-reset', `${this.remoteAddress} no longer knows this connection (stateless reset)`);
+        break;
+      case 'migrated':
+        this.emit('migrated', event.remote);
+        break;
+      case 'connection':
+        break;
+    }
   }
 
   /** Ends the connection locally without waiting for the peer (connect timeout, endpoint shut down). @internal */
@@ -322,13 +329,10 @@ export class FerryConnection extends EventEmitter implements ChannelHost {
   private onEvent(event: ConnectionEvent): void {
     switch (event.type) {
       case 'readable':
-        if (event.channelId !== helloChannelId) {
-          this.channelFor(event.channelId, !this.channels.has(event.channelId));
-        }
+        this.channelFor(event.channelId, !this.channels.has(event.channelId));
         break;
       case 'delivered': {
-        const channel =
-          event.channelId === helloChannelId ? this.helloChannel : this.channels.get(event.channelId);
+        const channel = this.channels.get(event.channelId);
         const request = channel?.pending.get(event.messageId);
         if (request) {
           channel?.pending.delete(event.messageId);
@@ -356,7 +360,6 @@ export class FerryConnection extends EventEmitter implements ChannelHost {
       info.code,
     );
     for (const { channelId, messageId } of unconfirmedIds) {
-      if (channelId === helloChannelId) continue;
       const request = this.channels.get(channelId)?.pending.get(messageId);
       info.unconfirmed.push({ channelId, messageId, data: request?.data ?? new Uint8Array(0) });
     }
@@ -367,7 +370,9 @@ export class FerryConnection extends EventEmitter implements ChannelHost {
     this.finalRemote = this.remoteAddress;
     this.endpoint.detach(this.core);
     for (const request of unsent) this.refuse(request, error);
-    for (const channel of [...this.channels.values(), ...(this.helloChannel ? [this.helloChannel] : [])]) {
+    this.establishing?.reject(error);
+    this.establishing = undefined;
+    for (const channel of this.channels.values()) {
       for (const request of channel.pending.values()) request.reject(error);
       channel.pending.clear();
       channel.onConnectionClosed();
@@ -386,6 +391,9 @@ function describe(initiator: FerryClosedReason): string {
     'protocol-violation': 'protocol violation',
     'connect-timeout': 'connect timeout',
     'endpoint-closed': 'endpoint closed',
+    'version-mismatch': 'no common protocol version',
+    'handshake-timeout': 'handshake never confirmed',
+    'peer-reset': 'stateless reset by the peer',
   };
   return text[initiator];
 }

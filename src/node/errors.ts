@@ -1,11 +1,18 @@
 import type { CloseInitiator } from '../protocol/connection-events.ts';
 
 /** Why a {@link FerryClosedError} was raised: how the connection ended, or that it never came up. */
-export type FerryClosedReason = CloseInitiator | 'connect-timeout' | 'endpoint-closed';
+export type FerryClosedReason =
+  | CloseInitiator
+  | 'connect-timeout'
+  | 'endpoint-closed'
+  | 'version-mismatch'
+  | 'handshake-timeout'
+  | 'peer-reset';
 
 /**
  * The connection ended (or never opened) before an operation could complete: a pending `send` whose message the
- * peer never confirmed, or a `connect` that timed out. Not a bug in the caller (that is `FerryUsageError`).
+ * peer never confirmed, a `connect` that timed out or met another protocol version, or a connection the peer no
+ * longer knows (a stateless reset, spec §13). Not a bug in the caller (that is `FerryUsageError`).
  */
 export class FerryClosedError extends Error {
   override name = 'FerryClosedError';
@@ -25,7 +32,12 @@ export class FerryOptionsError extends Error {
   override name = 'FerryOptionsError';
   constructor(
     /** Machine-readable reason. */
-    readonly reason: 'plaintext-not-enabled' | 'invalid-address' | 'invalid-option',
+    readonly reason:
+      | 'no-credentials'
+      | 'conflicting-credentials'
+      | 'invalid-key'
+      | 'invalid-address'
+      | 'invalid-option',
     message: string,
   ) {
     super(message);

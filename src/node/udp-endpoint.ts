@@ -2,10 +2,16 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import type { Connection } from '../protocol/connection.ts';
-import type { ConnectionConfig } from '../protocol/connection-config.ts';
+import { type ConnectionConfig, defaultConnectionConfig } from '../protocol/connection-config.ts';
 import type { ConnectionEvent } from '../protocol/connection-events.ts';
 import { Endpoint, type EndpointTransmit } from '../protocol/endpoint.ts';
-import { decodeHeader } from '../protocol/wire/header.ts';
+import { protectionOverheadBytes } from '../protocol/security/packet-protection.ts';
+import { SecureEndpoint, type SecureEndpointEvent } from '../protocol/security/secure-endpoint.ts';
+import type {
+  SecureEndpointStats,
+  SecurityLimits,
+  SecuritySettings,
+} from '../protocol/security/security-options.ts';
 import { formatAddress, parseAddress } from './address.ts';
 import { clockMs } from './clock.ts';
 import { CryptoRandom } from './crypto-random.ts';
@@ -33,10 +39,14 @@ export interface UdpEndpointOptions {
   connectionIdLength?: 4 | 8 | 16;
   /** Most connections at once. */
   maxConnections?: number;
+  /** Static key, PSK or plaintext (spec §13.1). */
+  security: SecuritySettings;
+  /** Handshake limits and timers (spec §13.7). */
+  limits?: Partial<SecurityLimits>;
 }
 
-/** Counters of the binding, on top of the core endpoint's routing counters. */
-export interface UdpEndpointStats {
+/** Counters of the binding, on top of the secure endpoint's counters (every dropped datagram, R-HS-10). */
+export interface UdpEndpointStats extends SecureEndpointStats {
   datagramsReceived: number;
   bytesReceived: number;
   datagramsSent: number;
@@ -45,16 +55,10 @@ export interface UdpEndpointStats {
   sendErrors: number;
   /** Socket 'error' events. */
   socketErrors: number;
-  /** Datagrams for unknown connections dropped because the endpoint is closing. */
-  droppedWhileClosing: number;
   /** Times the endpoint's one timer fired. */
   timerFires: number;
   /** Times the timer was (re-)armed. */
   timerArms: number;
-  /** Core: undecodable headers. */
-  malformed: number;
-  /** Core: datagrams for unknown connection ids that could not open one. */
-  unroutable: number;
 }
 
 /** What the API layer attaches to a connection to receive its events. */
@@ -63,6 +67,8 @@ export interface ConnectionSink {
   onEvent(event: ConnectionEvent): void;
   /** Called after every drive pass: move received messages to whoever is waiting for them. */
   afterDrive(): void;
+  /** A handshake, reset or migration event of the connection (spec §13). */
+  onSecurityEvent(event: SecureEndpointEvent): void;
 }
 
 interface Attached {
@@ -79,12 +85,12 @@ interface Attached {
  * Buffers are handed to the core as the Uint8Arrays they are, without a copy. Socket and send errors are
  * counted and emitted as 'socketError' (never 'error', so an unhandled one cannot crash the process).
  *
- * Events: 'connection' (connection: Connection, remote: string) for each connection the peer opened;
- * 'socketError' (error: Error).
+ * Events: 'connection' (connection: Connection, remote: string) for each connection a client opened (after its
+ * handshake); 'socketError' (error: Error).
  */
 export class UdpEndpoint extends EventEmitter {
-  /** The sans-IO endpoint this drives. */
-  readonly core: Endpoint;
+  /** The sans-IO security layer this drives, around a plaintext {@link Endpoint} (spec §13). */
+  readonly core: SecureEndpoint;
   /** Binding counters (see {@link UdpEndpointStats}). */
   private readonly counters = {
     datagramsReceived: 0,
@@ -93,7 +99,6 @@ export class UdpEndpoint extends EventEmitter {
     bytesSent: 0,
     sendErrors: 0,
     socketErrors: 0,
-    droppedWhileClosing: 0,
     timerFires: 0,
     timerArms: 0,
   };
@@ -106,7 +111,6 @@ export class UdpEndpoint extends EventEmitter {
   private driving = false;
   private again = false;
   private driveScheduled = false;
-  private closing = false;
   private closed = false;
   private lastTo = '';
   private lastHost = '';
@@ -114,12 +118,29 @@ export class UdpEndpoint extends EventEmitter {
 
   private constructor(options: UdpEndpointOptions, socket: Socket, ownsSocket: boolean) {
     super();
-    this.core = new Endpoint({
-      random: new CryptoRandom(),
-      acceptConnections: options.acceptConnections,
+    const random = new CryptoRandom();
+    const config = { ...defaultConnectionConfig, ...options.config };
+    // Room for the AEAD tag (and a REPAIR counter) inside the path's datagram size (R-CRYPTO-2).
+    const overhead = options.security.mode === 'plaintext' ? 0 : protectionOverheadBytes;
+    const inner = new Endpoint({
+      random,
+      acceptConnections: false,
       connectionIdLength: options.connectionIdLength,
-      config: options.config,
+      config: { ...config, maxDatagramBytes: config.maxDatagramBytes - overhead },
       maxConnections: options.maxConnections,
+    });
+    this.core = new SecureEndpoint({
+      endpoint: inner,
+      random,
+      security: options.security,
+      acceptConnections: options.acceptConnections,
+      params: {
+        maxMessageBytes: config.maxMessageBytes,
+        maxChannels: config.maxChannels,
+        idleTimeoutMs: config.idleTimeoutMs,
+        fec: false,
+      },
+      limits: options.limits,
     });
     this.socket = socket;
     this.ownsSocket = ownsSocket;
@@ -159,9 +180,9 @@ export class UdpEndpoint extends EventEmitter {
     this.attached.delete(idKey(connection.connectionId));
   }
 
-  /** The latest address the peer of `connection` sent from. */
+  /** The peer's validated address: where `connection` sends (it follows a migration, spec §13.6). */
   remoteOf(connection: Connection): string | undefined {
-    return this.attached.get(idKey(connection.connectionId))?.remote;
+    return this.core.remoteOf(connection) ?? this.attached.get(idKey(connection.connectionId))?.remote;
   }
 
   /** Number of attached connections. */
@@ -199,9 +220,9 @@ export class UdpEndpoint extends EventEmitter {
     queueMicrotask(this.scheduledDrive);
   }
 
-  /** Stops accepting new connections: datagrams with unknown connection ids are dropped and counted. */
+  /** Stops accepting new connections: Initials are dropped and counted. */
   stopAccepting(): void {
-    this.closing = true;
+    this.core.stopAccepting();
   }
 
   /**
@@ -211,7 +232,7 @@ export class UdpEndpoint extends EventEmitter {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.closing = true;
+    this.core.stopAccepting();
     this.cancelTimer();
     this.unlistenOn(this.socket);
     if (this.ownsSocket) await new Promise<void>((resolve) => closeQuietly(this.socket, resolve));
@@ -229,15 +250,6 @@ export class UdpEndpoint extends EventEmitter {
     this.counters.datagramsReceived++;
     this.counters.bytesReceived += bytes.length;
     const from = formatAddress(rinfo.address, rinfo.port);
-    const header = decodeHeader(bytes);
-    if (header.ok) {
-      const entry = this.attached.get(idKey(header.value.header.connectionId));
-      if (entry) entry.remote = from;
-      else if (this.closing) {
-        this.counters.droppedWhileClosing++;
-        return;
-      }
-    }
     this.core.handleDatagram(clockMs(), from, bytes);
     this.driveAfterReads();
   };
@@ -294,7 +306,8 @@ export class UdpEndpoint extends EventEmitter {
         const nowMs = clockMs();
         for (let t = this.core.pollTransmit(nowMs); t; t = this.core.pollTransmit(nowMs)) this.transmit(t);
         for (let e = this.core.pollEvent(); e; e = this.core.pollEvent()) {
-          this.emit('connection', e.connection, e.remote);
+          if (e.type === 'connection') this.emit('connection', e.connection, e.remote);
+          else this.attached.get(idKey(e.connection.connectionId))?.sink.onSecurityEvent(e);
         }
         for (const entry of this.attached.values()) {
           for (let ev = entry.connection.pollEvent(); ev; ev = entry.connection.pollEvent()) {

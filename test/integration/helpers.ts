@@ -1,10 +1,18 @@
 import { createSocket, type Socket } from 'node:dgram';
 import type { FerryChannel } from '../../src/node/channel.ts';
 import type { FerryConnection } from '../../src/node/connection.ts';
+import { generateKeyPair } from '../../src/node/keys.ts';
 import type { FerryServer } from '../../src/node/server.ts';
 
 /** Loopback only: integration tests never leave the machine. */
 export const loopback = '127.0.0.1';
+
+/** One static key pair for the test servers: listen with `staticKey`, connect with `serverPublicKey`. */
+export const serverKeys = generateKeyPair();
+/** `listen` options of an encrypted test server. */
+export const serverSecurity = { staticKey: serverKeys.privateKey };
+/** `connect` options of a client of an encrypted test server. */
+export const clientSecurity = { serverPublicKey: serverKeys.publicKey };
 
 /** Resolves after `ms` real milliseconds. */
 export function sleep(ms: number): Promise<void> {

@@ -7,12 +7,15 @@ import { FerryClosedError, FerryOptionsError } from '../../src/node/errors.ts';
 import type { FerryServer } from '../../src/node/server.ts';
 import { FerryUsageError } from '../../src/protocol/errors.ts';
 import {
+  clientSecurity,
   collect,
   loopback,
   nextChannel,
   nextConnection,
   numbered,
   seqOf,
+  serverKeys,
+  serverSecurity,
   silentSocket,
   sleep,
   within,
@@ -24,25 +27,29 @@ afterEach(async () => {
 });
 
 async function server(config = {}): Promise<FerryServer> {
-  const s = await listen({ insecurePlaintext: true, host: loopback, config });
+  const s = await listen({ ...serverSecurity, host: loopback, config });
   cleanups.push(() => s.close({ graceful: false }));
   return s;
 }
 
 async function client(s: FerryServer, config = {}): Promise<FerryConnection> {
-  const c = await connect({ host: loopback, port: s.address().port }, { insecurePlaintext: true, config });
+  const c = await connect({ host: loopback, port: s.address().port }, { ...clientSecurity, config });
   cleanups.push(() => c.close({ graceful: false }));
   return c;
 }
 
 describe('listen / connect over loopback', () => {
-  it('refuses to run without the explicit plaintext opt-in', async () => {
-    // @ts-expect-error the option is required by the type too
+  it('refuses to run without credentials or with two kinds of them', async () => {
     await expect(listen({ host: loopback })).rejects.toBeInstanceOf(FerryOptionsError);
+    await expect(connect(`${loopback}:9`, { insecurePlaintext: false })).rejects.toMatchObject({
+      reason: 'no-credentials',
+    });
     await expect(
-      // @ts-expect-error deliberately false
-      connect(`${loopback}:9`, { insecurePlaintext: false }),
-    ).rejects.toMatchObject({ reason: 'plaintext-not-enabled' });
+      listen({ host: loopback, staticKey: serverKeys.privateKey, insecurePlaintext: true }),
+    ).rejects.toMatchObject({ reason: 'conflicting-credentials' });
+    await expect(connect(`${loopback}:9`, { psk: new Uint8Array(16) })).rejects.toMatchObject({
+      reason: 'invalid-key',
+    });
   });
 
   it('exchanges messages both ways on two channels, with delivery receipts', async () => {
@@ -180,7 +187,7 @@ describe('listen / connect over loopback', () => {
     cleanups.push(() => new Promise<void>((resolve) => silent.close(resolve)));
     const attempt = connect(
       { host: loopback, port: silent.address().port },
-      { insecurePlaintext: true, connectTimeoutMs: 300 },
+      { ...clientSecurity, connectTimeoutMs: 300 },
     );
     await expect(attempt).rejects.toBeInstanceOf(FerryClosedError);
     await expect(attempt).rejects.toMatchObject({ reason: 'connect-timeout' });
@@ -199,8 +206,9 @@ describe('listen / connect over loopback', () => {
     await sleep(100);
     const stats = s.stats();
     expect(stats.datagramsReceived).toBe(50);
-    // v0 has no handshake: a datagram whose header happens to decode opens a connection that drops its frames.
-    expect(stats.malformed).toBeGreaterThan(0);
+    // Nothing opens a connection without a handshake: every datagram is dropped and counted (R-HS-10).
+    expect(s.connections.size).toBe(0);
+    expect(stats.malformed + stats.unroutable + stats.unexpected + stats.initialTooSmall).toBe(50);
     const c = await client(s);
     await within(5_000, 'send after garbage', c.openChannel({ mode: 'reliable-ordered' }).send('still here'));
   });

@@ -6,10 +6,20 @@ import { FerryClosedError } from '../../src/node/errors.ts';
 import { ImpairmentRelay } from '../../src/node/impairment-relay.ts';
 import type { FerryServer } from '../../src/node/server.ts';
 import type { LinkProfile } from '../../src/sim/link.ts';
-import { envCount, loopback, nextChannel, nextConnection, numbered, seqOf, within } from './helpers.ts';
+import {
+  clientSecurity,
+  envCount,
+  loopback,
+  nextChannel,
+  nextConnection,
+  numbered,
+  seqOf,
+  serverSecurity,
+  within,
+} from './helpers.ts';
 
-/** Messages in the 30%-loss run; FERRY_IT_MESSAGES=10000 for the issue's full count. */
-const messageCount = envCount('FERRY_IT_MESSAGES', 2000);
+/** Messages in the 30%-loss run (the issue's full count; FERRY_IT_MESSAGES overrides). */
+const messageCount = envCount('FERRY_IT_MESSAGES', 10_000);
 const seed = envCount('FERRY_IT_SEED', 7);
 const lossy: LinkProfile = { lossPercent: 30, delayMs: 5, jitterMs: 2 };
 
@@ -27,7 +37,7 @@ interface Path {
 
 /** Server ← relay (impairments) ← client, all on loopback. */
 async function path(profile: LinkProfile, config = {}, clientConfig = config): Promise<Path> {
-  const server = await listen({ insecurePlaintext: true, host: loopback, config });
+  const server = await listen({ ...serverSecurity, host: loopback, config });
   cleanups.push(() => server.close({ graceful: false }));
   const relay = await ImpairmentRelay.open({
     target: { host: loopback, port: server.address().port },
@@ -38,7 +48,7 @@ async function path(profile: LinkProfile, config = {}, clientConfig = config): P
   cleanups.push(() => relay.close());
   const accepted = nextConnection(server);
   const client = await connect(`${loopback}:${relay.address().port}`, {
-    insecurePlaintext: true,
+    ...clientSecurity,
     config: clientConfig,
     connectTimeoutMs: 5_000,
   });
@@ -78,8 +88,8 @@ describe(`through the impairment relay (seed ${seed})`, () => {
     expect(served.stats().duplicatePackets + client.stats().fragmentRetransmissions).toBeGreaterThan(0);
   }, 60_000);
 
-  it('survives the client moving to a new socket mid-stream (the server follows the connection id)', async () => {
-    const { client, served } = await path({ lossPercent: 10, delayMs: 2 });
+  it('survives the client moving to a new socket mid-stream (R-PATH-1: validated, then followed)', async () => {
+    const { server, client, served } = await path({ lossPercent: 10, delayMs: 2 });
     const count = 400;
     const arrived = receiveInOrder(served, count);
     const channel = client.openChannel({ mode: 'reliable-ordered' });
@@ -93,12 +103,15 @@ describe(`through the impairment relay (seed ${seed})`, () => {
     for (let i = count / 2; i < count; i++) receipts.push(channel.send(numbered(i, 200)));
     expect(await within(15_000, 'second half', arrived)).toEqual([...Array(count).keys()]);
     await within(10_000, 'receipts after rebinding', Promise.all(receipts));
-    // The relay maps each client address to its own upstream socket: the server sees a new source.
+    // The relay maps each client address to its own upstream socket: the server sees a new source, challenges it
+    // and follows it only after the response.
     expect(served.remoteAddress).not.toBe(before);
+    expect(server.stats().pathChallengesSent).toBeGreaterThan(0);
+    expect(server.stats().migrations).toBe(1);
   }, 40_000);
 
   it('survives a NAT rebinding (the relay changes its upstream port)', async () => {
-    const { relay, client, served } = await path({ lossPercent: 10, delayMs: 2 });
+    const { server, relay, client, served } = await path({ lossPercent: 10, delayMs: 2 });
     const count = 300;
     const arrived = receiveInOrder(served, count);
     const channel = client.openChannel({ mode: 'reliable-ordered' });
@@ -114,6 +127,7 @@ describe(`through the impairment relay (seed ${seed})`, () => {
     expect(await within(15_000, 'everything', arrived)).toEqual([...Array(count).keys()]);
     await within(10_000, 'receipts', Promise.all(receipts));
     expect(served.remoteAddress).not.toBe(before);
+    expect(server.stats().migrations).toBe(1);
   }, 40_000);
 
   it('closes on idle timeout when the path dies, rejecting what was never confirmed', async () => {

@@ -374,11 +374,11 @@ export class SecureEndpoint {
     for (const session of [...this.timed]) {
       const client = session.client;
       if (session.state === 'handshaking' && client) {
-        if (nowMs >= client.deadlineMs) this.failHandshake(session, 'timeout');
+        if (nowMs >= client.deadlineMs) this.failHandshake(nowMs, session, 'timeout');
         else if (nowMs >= client.nextSendMs) this.sendInitial(nowMs, session);
       }
       if (session.role === 'server' && !session.confirmed && nowMs >= session.confirmDeadlineMs) {
-        this.failHandshake(session, 'timeout');
+        this.failHandshake(nowMs, session, 'timeout');
       }
       const probe = session.probe;
       if (probe && nowMs >= probe.nextSendMs) {
@@ -426,6 +426,7 @@ export class SecureEndpoint {
           this.stats.resetsReceived++;
           session.state = 'failed';
           this.timed.delete(session);
+          session.connection.close(nowMs, { graceful: false });
           this.events.push({ type: 'reset', connection: session.connection });
         } else this.stats.unexpected++;
         return;
@@ -450,7 +451,7 @@ export class SecureEndpoint {
       case HandshakeKind.versionNegotiation:
         // Unauthenticated: a list naming our version is incoherent (or forged) and ignored (R-HS-2).
         if (message.versions.includes(ferryVersion)) this.stats.unexpected++;
-        else this.failHandshake(session, 'version-mismatch');
+        else this.failHandshake(nowMs, session, 'version-mismatch');
         return;
       case HandshakeKind.serverHello:
         this.onServerHello(session, client, message);
@@ -688,13 +689,14 @@ export class SecureEndpoint {
     this.updateTimed(session);
   }
 
-  private failHandshake(session: Session, reason: 'timeout' | 'version-mismatch'): void {
+  private failHandshake(nowMs: number, session: Session, reason: 'timeout' | 'version-mismatch'): void {
     if (session.state === 'failed') return;
     if (session.role === 'server' && !session.confirmed) this.pendingHandshakes--;
     session.state = 'failed';
     session.confirmed = true;
     this.timed.delete(session);
     this.stats.handshakesFailed++;
+    session.connection.close(nowMs, { graceful: false }); // its CLOSE is never sent: the session is dead
     this.events.push({ type: 'handshake-failed', connection: session.connection, reason });
   }
 
