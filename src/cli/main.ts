@@ -6,7 +6,7 @@ import { type BenchArgs, parseBenchArgs, sweepableFlags } from './options.ts';
 import { plotSpec, renderSvg } from './plot.ts';
 import { createProgress } from './progress.ts';
 import { type Protocol, unavailableReason } from './protocols.ts';
-import { realPeerNote, realRunNote, realUnavailableReason, runWith } from './real/index.ts';
+import { RealRunError, realPeerNote, realRunNote, realUnavailableReason, runWith } from './real/index.ts';
 import type { TraceSinks } from '../protocol/trace.ts';
 import type { Scenario, ScenarioOptions, ScenarioResult } from './scenario.ts';
 import { findScenario, scenarios } from './scenarios/index.ts';
@@ -258,6 +258,10 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     if (err instanceof UsageError) {
       io.err(`ferry: ${err.message}`);
       return 2;
+    }
+    if (err instanceof RealRunError) {
+      io.err(`ferry: ${err.message}`);
+      return 1;
     }
     throw err;
   }

@@ -64,6 +64,14 @@ describe('ferry CLI', () => {
     ],
     [['bench', 'kcp-echo', '--sweep', 'profile=default,turbo'], /--profile must be one of .*'turbo'/],
     [['bench', 'kcp-echo', 'im-30'], /unexpected argument 'im-30'/],
+    [
+      ['bench', 'kcp-echo', '--loss', '100', '--loss-model', 'gilbert'],
+      /impossible link settings for kcp-echo: /,
+    ],
+    [
+      ['bench', 'im-30', '--loss', '60', '--loss-model', 'gilbert', '--burst', '1'],
+      /impossible link settings for im-30: .*needs bursts of at least/,
+    ],
     [['bench', '--real', 'nope'], /unknown scenario 'nope'/],
     [['bench', '--sweep', 'loss=1,2'], /need a scenario/],
     [['bench', 'kcp-echo', '--metric', 'avgRttMs', '--plot', 'x.svg'], /add --sweep/],
@@ -99,6 +107,13 @@ describe('ferry CLI', () => {
     expect(parsed.results.echoed).toBe(1000);
     expect(parsed.results.duplicates).toBe(0);
     expect(parsed.results.outOfOrder).toBe(0);
+  });
+
+  it('100% loss is a result, not a crash: nothing echoed, per-message figures undefined (null)', async () => {
+    const { io, out } = capture();
+    expect(await main(['bench', 'kcp-echo', '--json', '--loss', '100', '--duration', '0.2'], io)).toBe(0);
+    const { results } = JSON.parse(out[0]!);
+    expect(results).toMatchObject({ echoed: 0, avgRttMs: null, maxRttMs: null, bytesPerMsg: null });
   });
 
   it('the same seed replays the same results; another seed differs', async () => {

@@ -1,3 +1,4 @@
+import { UsageError } from '../errors.ts';
 import { type Protocol, runWithProtocol } from '../protocols.ts';
 import type { Scenario, ScenarioOptions, ScenarioResult } from '../scenario.ts';
 import { type Bulk30Params, bulk30Params } from '../scenarios/bulk-30.ts';
@@ -34,11 +35,32 @@ export function realUnavailableReason(scenarioName: string): string | undefined 
   return `${scenarioName} has no --real run (${Object.keys(realRunners).join(', ')} do)`;
 }
 
-/** Runs `scenarioName` over real UDP; check `realUnavailableReason` first. */
-export function runReal(scenarioName: string, options: ScenarioOptions): Promise<ScenarioResult> {
+/**
+ * The link models check their parameters when built (src/sim/link: e.g. Gilbert loss of 100%, or a mean burst
+ * too short for the loss rate): such a RangeError is an impossible combination of flags, a usage error.
+ */
+function linkSettingsError(err: unknown, scenarioName: string): UsageError | undefined {
+  if (!(err instanceof RangeError) || !err.stack?.includes('/sim/link')) return undefined;
+  return new UsageError(`impossible link settings for ${scenarioName}: ${err.message}`);
+}
+
+/** A real run that could not complete (a socket or connection failure): one line, exit code 1. */
+export class RealRunError extends Error {
+  override name = 'RealRunError';
+}
+
+/** Runs `scenarioName` over real UDP; check `realUnavailableReason` first. Failures become {@link RealRunError}. */
+export async function runReal(scenarioName: string, options: ScenarioOptions): Promise<ScenarioResult> {
   const runner = realRunners[scenarioName];
-  if (!runner) throw new Error(realUnavailableReason(scenarioName));
-  return runner(options);
+  if (!runner) throw new RealRunError(realUnavailableReason(scenarioName));
+  try {
+    return await runner(options);
+  } catch (err) {
+    const usage = linkSettingsError(err, scenarioName);
+    if (usage) throw usage;
+    const reason = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    throw new RealRunError(`--real ${scenarioName} failed: ${reason.split('\n')[0]}`);
+  }
 }
 
 /**
@@ -51,7 +73,13 @@ export async function runWith(
   options: ScenarioOptions,
   real: boolean,
 ): Promise<ScenarioResult> {
-  if (!real) return runWithProtocol(scenario, protocol, options);
+  if (!real) {
+    try {
+      return runWithProtocol(scenario, protocol, options);
+    } catch (err) {
+      throw linkSettingsError(err, scenario.name) ?? err;
+    }
+  }
   if (protocol !== 'ferry') throw new Error(realPeerNote);
   return runReal(scenario.name, options);
 }

@@ -7,7 +7,7 @@ import {
   type ImpairmentRelayStats,
   listen,
 } from '../../index.ts';
-import type { LinkProfile } from '../../sim/link.ts';
+import { type LinkProfile, linkFromProfile } from '../../sim/link.ts';
 
 const loopback = '127.0.0.1';
 
@@ -51,6 +51,10 @@ export interface RealPath {
  * This is the only place `ferry bench --real` touches the Node binding's API.
  */
 export async function openRealPath(options: RealPathOptions): Promise<RealPath> {
+  // Build each direction's link once here, so impossible settings fail before any socket opens (the relay
+  // builds its links when the first datagram arrives).
+  linkFromProfile(options.forward);
+  linkFromProfile(options.reverse);
   const server = await listen({ ...benchSecurity, host: loopback, config: options.config });
   const cleanups: (() => Promise<unknown>)[] = [() => server.close({ graceful: false })];
   const close = async (): Promise<void> => {

@@ -74,10 +74,11 @@ export function echoMetrics(
   return {
     avgRttMs: round(mean(rtts)),
     p99RttMs: round(quantile(rtts, 0.99)),
-    maxRttMs: round(Math.max(...rtts)),
+    maxRttMs: round(rtts.length > 0 ? Math.max(...rtts) : Number.NaN),
     echoed: rtts.length,
-    datagramsPerMsg: round(wire.datagrams / rtts.length, 3),
-    bytesPerMsg: round(wire.bytes / rtts.length, 1),
+    // Per echoed message: undefined (NaN, null in JSON) when nothing was echoed.
+    datagramsPerMsg: round(rtts.length > 0 ? wire.datagrams / rtts.length : Number.NaN, 3),
+    bytesPerMsg: round(rtts.length > 0 ? wire.bytes / rtts.length : Number.NaN, 1),
     duplicates,
     outOfOrder,
   };
@@ -130,8 +131,10 @@ export function runKcpEcho(
   });
   const sentAt: number[] = [];
   let seq = 0;
+  // A path that never delivers (100% loss) ends in the idle timeout: stop sending, report what was echoed.
+  const done = () => rtts.length >= params.messages || pair.client.state !== 'open';
   const sendNext = (nowMs: number): void => {
-    if (rtts.length >= params.messages) return;
+    if (done()) return;
     onProgress?.(rtts.length / params.messages);
     const data = new Uint8Array(params.messageBytes);
     new DataView(data.buffer).setUint32(0, seq);
@@ -141,7 +144,7 @@ export function runKcpEcho(
     pair.at(nowMs + params.intervalMs, sendNext);
   };
   pair.at(0, sendNext);
-  pair.sim.run({ stopWhen: () => rtts.length >= params.messages, untilMs: 3_600_000 });
+  pair.sim.run({ stopWhen: done, untilMs: 3_600_000 });
   // Several echoes can arrive in the event that crosses the count: measure exactly the first `messages`.
   if (rtts.length > params.messages) rtts.length = params.messages;
   const forward = pair.sim.linkBetween('client', 'server')!.counters;
