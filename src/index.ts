@@ -54,7 +54,7 @@ export {
   type PlayoutUsageReason,
   type PushOutcome,
 } from './jitter/index.ts';
-// Node binding (node:dgram): plaintext v0, explicit opt-in until the handshake lands.
+// Node binding (node:dgram): encrypted by default (spec §13); plaintext only when both sides opt in.
 export type { UdpAddress } from './node/address.ts';
 export {
   type ConnectOptions,
@@ -73,6 +73,7 @@ export {
   type UnconfirmedSend,
 } from './node/connection.ts';
 export { CryptoRandom } from './node/crypto-random.ts';
+export { type FerryKeyPair, generateKeyPair, generatePsk, publicKeyOf } from './node/keys.ts';
 export { FerryClosedError, type FerryClosedReason, FerryOptionsError } from './node/errors.ts';
 export {
   ImpairmentRelay,
@@ -122,6 +123,21 @@ export {
 } from './protocol/endpoint.ts';
 export { CloseCode, FerryUsageError } from './protocol/errors.ts';
 export type { RandomSource } from './protocol/random.ts';
+// Security layer (spec §13).
+export { ferryVersion, type TransportParams } from './protocol/security/handshake-codec.ts';
+export { protectionOverheadBytes } from './protocol/security/packet-protection.ts';
+export {
+  type EndpointDriver,
+  SecureEndpoint,
+  type SecureEndpointEvent,
+  type SecureEndpointOptions,
+} from './protocol/security/secure-endpoint.ts';
+export {
+  defaultSecurityLimits,
+  type SecureEndpointStats,
+  type SecurityLimits,
+  type SecuritySettings,
+} from './protocol/security/security-options.ts';
 export type { DeliverySnapshot, RateSample } from './protocol/recovery/delivery-rate.ts';
 // Event trace (spec §15).
 export {
