@@ -646,7 +646,8 @@ export class Connection {
       this.loss.bytesInFlight < this.cc.congestionWindowBytes && !this.isBulkSending()
         ? this.redundancy.copyDueMs(this.lastPollMs, this.loss.rtt.smoothedRttMs, this.copyDelayMs())
         : undefined;
-    if (copyDue !== undefined) t = Math.min(t, copyDue);
+    // A copy held back by the pacer is due when the pacer allows it (R-LOSS-11).
+    if (copyDue !== undefined) t = Math.min(t, Math.max(copyDue, this.pacedUntilMs ?? copyDue));
     for (const channel of this.partialChannels) t = Math.min(t, channel.nextExpiryMs);
     return t;
   }
@@ -699,7 +700,11 @@ export class Connection {
       this.loss.bytesInFlight < this.cc.congestionWindowBytes &&
       !this.isBulkSending()
     ) {
-      return this.buildPacket(nowMs, 'copy');
+      // R-LOSS-11: a copy packet is paced like data (it is in flight and costs bottleneck capacity).
+      const rate = this.cc.pacingRateBytesPerSec(this.loss.ccRtt());
+      const at = this.pacer.nextSendTimeMs(nowMs, this.config.maxDatagramBytes, rate);
+      if (at <= nowMs) return this.buildPacket(nowMs, 'copy');
+      this.pacedUntilMs = Math.min(this.pacedUntilMs ?? at, at);
     }
     return undefined;
   }
