@@ -108,13 +108,16 @@ export function runSoak(options: SoakOptions): SoakResult {
     closedEarly: false,
     datagramsSent: 0,
   };
-  const received = new Set<number>();
+  // One byte per IM message (a fixed 1 MB for a million): the checker's own state must not grow with traffic.
+  const received = new Uint8Array(options.imMessages);
   const lastOrdered = new Map<string, number>();
-  const mediaSeen = new Set<number>();
+  const mediaSeen = new Uint8Array(
+    Math.ceil((options.durationMs / 1000) * options.mediaFramesPerSecond) + 16,
+  );
   const onMessage = (side: Side, _now: number, m: ReceivedMessage): void => {
     if (m.channelId === mediaChannel) {
-      if (mediaSeen.has(m.messageId)) result.mediaDuplicates++;
-      mediaSeen.add(m.messageId);
+      if (mediaSeen[m.messageId] === 1) result.mediaDuplicates++;
+      mediaSeen[m.messageId] = 1;
       result.mediaReceived++;
       return;
     }
@@ -123,11 +126,15 @@ export function runSoak(options: SoakOptions): SoakResult {
       result.imCorrupt++;
       return;
     }
-    if (received.has(sequence)) {
+    if (sequence >= received.length) {
+      result.imCorrupt++;
+      return;
+    }
+    if (received[sequence] === 1) {
       result.imDuplicates++;
       return;
     }
-    received.add(sequence);
+    received[sequence] = 1;
     result.imReceived++;
     if (m.channelId !== imUnorderedChannel) {
       const key = `${side}:${m.channelId}`;
@@ -164,9 +171,11 @@ export function runSoak(options: SoakOptions): SoakResult {
   const tickMs = 10;
   const ticks = Math.floor(options.durationMs / tickMs);
   let next = 0;
-  for (let tick = 0; tick < ticks; tick++) {
-    pair.at(tick * tickMs, (nowMs) => {
-      const due = Math.floor(((tick + 1) * options.imMessages) / ticks);
+  // Each tick schedules the next, so the event queue holds one tick, not the whole hour.
+  const tick = (index: number): void =>
+    pair.at(index * tickMs, (nowMs) => {
+      if (index + 1 < ticks) tick(index + 1);
+      const due = Math.floor(((index + 1) * options.imMessages) / ticks);
       for (; next < due; next++) {
         queues[next % 10 < 7 ? 'client' : 'server'].push(next);
         result.imSent++;
@@ -174,7 +183,7 @@ export function runSoak(options: SoakOptions): SoakResult {
       const frameEvery = options.mediaFramesPerSecond > 0 ? 1000 / options.mediaFramesPerSecond : 0;
       if (
         frameEvery > 0 &&
-        Math.floor((tick * tickMs) / frameEvery) !== Math.floor(((tick - 1) * tickMs) / frameEvery)
+        Math.floor((index * tickMs) / frameEvery) !== Math.floor(((index - 1) * tickMs) / frameEvery)
       ) {
         if (pair.client.state === 'open' && pair.client.canSend(1000)) {
           pair.client.send(nowMs, mediaChannel, new Uint8Array(1000), { deadlineMs: 400 });
@@ -184,7 +193,7 @@ export function runSoak(options: SoakOptions): SoakResult {
       pump('client', nowMs);
       pump('server', nowMs);
     });
-  }
+  tick(0);
   const sample = (atMs: number): void => {
     options.gc?.();
     const sizes: Record<string, number> = {};
