@@ -143,6 +143,28 @@ describe('spec §6 RTT estimation and loss recovery', () => {
     expect(loss.timerDeadlineMs()).toBe(310 + 89 + (89 / 4) * 3);
   });
 
+  it('R-LOSS-4: after 16 losses with no spurious one the window multiplier and packet threshold fall back', () => {
+    const loss = afterSpuriousLoss();
+    for (let pn = 2; pn <= 6; pn++) loss.onPacketSent(packet(pn, 198 + pn));
+    loss.onAckReceived(300, [range(5)], 0);
+    loss.onAckReceived(301, [range(5), range(2)], 0); // 2 was spurious at distance 3: threshold 4
+    expect(loss.packetThreshold).toBe(4);
+    // 3, 4 and 6 go lost below; then a run of genuine losses, never acknowledged afterwards.
+    let pn = 7;
+    let declared = 0;
+    let at = 400;
+    while (declared < 16) {
+      for (let i = 0; i < 6; i++) loss.onPacketSent(packet(pn + i, at + i));
+      const ackAt = at + 100;
+      declared += loss.onAckReceived(ackAt, [range(pn + 5)], 0).lost.length;
+      declared += loss.detectLosses(ackAt + 200).length;
+      pn += 6;
+      at = ackAt + 300;
+      if (declared < 16) expect(loss.packetThreshold).toBe(4);
+    }
+    expect(loss.packetThreshold).toBe(3);
+  });
+
   it('R-LOSS-5: PTO = srtt + max(4 rttvar, 1 ms) + max ACK delay, doubled per expiry, capped', () => {
     const loss = new LossDetection<number>(lossOptions);
     expect(loss.timerDeadlineMs()).toBeUndefined(); // nothing ack-eliciting in flight

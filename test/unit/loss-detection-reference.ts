@@ -27,6 +27,7 @@ export class ReferenceLossDetection<F> {
   packetThreshold: number;
   /** Multiplier of the reordering time window, grown on spurious losses (RFC 8985 §7.2). */
   private reorderWindowMultiplier = 1;
+  private reorderPersist = 0;
   /** Whether the path has been seen to reorder packets (RFC 8985 §6.2 `RACK.reord`). */
   reorderingSeen = false;
   private lastAckElicitingSentMs = Number.NEGATIVE_INFINITY;
@@ -136,6 +137,7 @@ export class ReferenceLossDetection<F> {
     this.reorderingSeen = true;
     // R-LOSS-4, RFC 8985 §7.2: widen the reordering window; adapt the packet threshold to the reordering degree seen.
     this.reorderWindowMultiplier = Math.min(this.reorderWindowMultiplier + 1, 8);
+    this.reorderPersist = 16;
     if (p.lostByReorderDistance > 0) {
       this.packetThreshold = Math.min(
         Math.max(this.packetThreshold, p.lostByReorderDistance + 1),
@@ -183,6 +185,10 @@ export class ReferenceLossDetection<F> {
         const lossAt = p.timeSentMs + lossDelay;
         if (byCount || lossAt <= nowMs) {
           p.declaredLost = true;
+          if (this.reorderPersist > 0 && --this.reorderPersist === 0) {
+            this.reorderWindowMultiplier = 1;
+            this.packetThreshold = this.options.packetThreshold;
+          }
           p.lostByReorderDistance = byCount ? this.largestAcked - p.packetNumber : 0;
           this.removeFromFlight(p);
           lost.push(p);

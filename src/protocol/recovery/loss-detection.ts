@@ -3,6 +3,9 @@ import { RttEstimator } from './rtt-estimator.ts';
 import type { SentPacket } from './sent-packet.ts';
 import { SentPacketRing } from './sent-packet-ring.ts';
 
+/** Losses without a spurious one after which the reordering adaptation is undone (RFC 8985 reo_wnd_persist). */
+const reorderPersistLosses = 16;
+
 /** Tunables of {@link LossDetection} (spec §6). */
 export interface LossDetectionOptions {
   /** RTT assumed before the first sample (ms). */
@@ -69,6 +72,8 @@ export class LossDetection<F> {
   packetThreshold: number;
   /** Multiplier of the reordering time window, grown on spurious losses (RFC 8985 §7.2). */
   private reorderWindowMultiplier = 1;
+  /** Losses left before the widened window falls back (RFC 8985 §7.2 `RACK.reo_wnd_persist`). */
+  private reorderPersist = 0;
   /** Whether the path has been seen to reorder packets (RFC 8985 §6.2 `RACK.reord`). */
   reorderingSeen = false;
   private lastAckElicitingSentMs = Number.NEGATIVE_INFINITY;
@@ -181,6 +186,7 @@ export class LossDetection<F> {
     this.reorderingSeen = true;
     // R-LOSS-4, RFC 8985 §7.2: widen the reordering window; adapt the packet threshold to the reordering degree seen.
     this.reorderWindowMultiplier = Math.min(this.reorderWindowMultiplier + 1, 8);
+    this.reorderPersist = reorderPersistLosses;
     if (p.lostByReorderDistance > 0) {
       this.packetThreshold = Math.min(
         Math.max(this.packetThreshold, p.lostByReorderDistance + 1),
@@ -228,6 +234,12 @@ export class LossDetection<F> {
       const lossAt = p.timeSentMs + lossDelay;
       if (byCount || lossAt <= nowMs) {
         p.declaredLost = true;
+        // RFC 8985 §7.2: after enough losses with no spurious one among them the window and the packet threshold
+        // fall back, so a burst of late acknowledgements (e.g. of packets FEC rebuilt) does not slow detection forever.
+        if (this.reorderPersist > 0 && --this.reorderPersist === 0) {
+          this.reorderWindowMultiplier = 1;
+          this.packetThreshold = this.options.packetThreshold;
+        }
         p.lostByReorderDistance = byCount ? this.largestAcked - pn : 0;
         this.removeFromFlight(p);
         lost.push(p);
