@@ -61,17 +61,23 @@ export function runTransfer(totalBytes: number): CoreTransfer {
     while (client.pollEvent());
     while (server.pollEvent());
   };
-  app();
-  drain(client, toServer);
+  // Like the Node binding: after every datagram or timer, one drive pass (application, transmit) and one
+  // `nextTimeout()` call to re-arm that side's timer.
+  const deadlines = [Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY];
+  const drive = (side: 0 | 1): void => {
+    const [self, queue] = side === 0 ? [client, toServer] : [server, toClient];
+    app();
+    drain(self, queue);
+    deadlines[side] = self.nextTimeout() ?? Number.POSITIVE_INFINITY;
+  };
+  drive(0);
+  drive(1);
   while (received < totalBytes) {
-    const nextArrival = Math.min(
+    const next = Math.min(
       toServer[heads[0]!]?.atMs ?? Number.POSITIVE_INFINITY,
       toClient[heads[1]!]?.atMs ?? Number.POSITIVE_INFINITY,
-    );
-    const next = Math.min(
-      nextArrival,
-      client.nextTimeout() ?? Number.POSITIVE_INFINITY,
-      server.nextTimeout() ?? Number.POSITIVE_INFINITY,
+      deadlines[0]!,
+      deadlines[1]!,
     );
     if (next === Number.POSITIVE_INFINITY) throw new Error('transfer stalled');
     // A deadline already due but not cleared by handleTimeout (e.g. pacing) must not spin: time moves on.
@@ -79,19 +85,20 @@ export function runTransfer(totalBytes: number): CoreTransfer {
     for (let f = toServer[heads[0]!]; f && f.atMs <= nowMs; f = toServer[++heads[0]!]) {
       server.handleDatagram(nowMs, f.bytes);
       datagrams++;
-      app();
-      drain(server, toClient);
+      drive(1);
     }
     for (let f = toClient[heads[1]!]; f && f.atMs <= nowMs; f = toClient[++heads[1]!]) {
       client.handleDatagram(nowMs, f.bytes);
-      app();
-      drain(client, toServer);
+      drive(0);
     }
-    if ((client.nextTimeout() ?? Number.POSITIVE_INFINITY) <= nowMs) client.handleTimeout(nowMs);
-    if ((server.nextTimeout() ?? Number.POSITIVE_INFINITY) <= nowMs) server.handleTimeout(nowMs);
-    app();
-    drain(client, toServer);
-    drain(server, toClient);
+    if (deadlines[0]! <= nowMs) {
+      client.handleTimeout(nowMs);
+      drive(0);
+    }
+    if (deadlines[1]! <= nowMs) {
+      server.handleTimeout(nowMs);
+      drive(1);
+    }
     if (heads[0]! > 4096) {
       toServer.splice(0, heads[0]);
       toClient.splice(0, heads[1]);
