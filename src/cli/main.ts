@@ -17,14 +17,14 @@ import { applicableOptions, flagNotes } from './validate.ts';
 const usage = `usage: ferry bench [scenario] [--json] [--seed N] [--loss P] [--loss-model bernoulli|bag|gilbert]
                    [--burst B] [--rtt MS] [--delay MS] [--jitter MS] [--rate MBPS] [--duration S] [--profile NAME]
                    [--fec on|off] [--sweep NAME=V1,V2,…] [--vs kcp|kcp-fast|kcp-normal] [--metric KEY[,KEY…]]
-                   [--plot FILE.svg] [--real] [--trace FILE]
+                   [--plot FILE.svg] [--real [--encrypt]] [--trace FILE]
   --sweep   one run per value of one knob (${sweepableFlags.join(', ')}); one table row per run
   --vs      KCP (C, via node-kcp) on the same simulated link and seed, beside Ferry
   --metric  result keys (dotted when nested) shown in tables and drawn against a swept value
   --plot    SVG chart: latency CDF (kcp-echo, im-30), goodput vs loss (bulk-30), residual loss vs overhead
             (media-30), or --metric against the swept value
   --real    the same scenarios over real UDP on loopback through the impairment relay (wall-clock time, not
-            deterministic; kcp-echo, im-30, bulk-30; Ferry only)
+            deterministic; kcp-echo, im-30, bulk-30; Ferry only); plaintext, or encrypted with --encrypt
   --trace   qlog event trace (JSON, spec §15) of one simulated run: packets, losses, RTT, congestion state, FEC
   --json    one JSON object (../shared/scenarios.md shape); with --sweep or --vs, one object per line (JSON
             Lines) with two more fields, "protocol" and "sweep": {"name", "value"}`;
@@ -112,7 +112,7 @@ async function runAll(
           onProgress,
           trace: protocol === 'ferry' ? trace : undefined,
         };
-        const result = await runWith(scenario, protocol, options, real);
+        const result = await runWith(scenario, protocol, options, real, args.encrypt);
         const wallMs = Math.round(performance.now() - started);
         runs.push({ protocol, sweepValue: variant.value, options: variant.options, result, wallMs });
       }

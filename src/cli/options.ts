@@ -30,6 +30,8 @@ export interface BenchArgs {
   metrics?: string[];
   /** `--real`: real UDP sockets on loopback through the impairment relay, in wall-clock time. */
   real?: boolean;
+  /** `--encrypt` (with `--real`): the binding's encrypted default instead of plaintext, to report its cost. */
+  encrypt?: boolean;
   /** `--trace FILE`: the qlog event trace of the run's two endpoints (spec §15). */
   traceFile?: string;
 }
@@ -52,6 +54,7 @@ const benchFlags = {
   plot: { type: 'string' },
   metric: { type: 'string' },
   real: { type: 'boolean' },
+  encrypt: { type: 'boolean' },
   trace: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -172,6 +175,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs & { help: boo
     args.metrics = metrics;
   }
   if (values.real) args.real = true;
+  if (values.encrypt) args.encrypt = true;
   if (values.trace !== undefined) args.traceFile = traceFileArg(values.trace, args);
   checkBenchArgs(args);
   return args;

@@ -112,7 +112,7 @@ export async function runSummary(
       const onProgress = progress.run(index, `${scenario.name} ${protocol}`);
       const started = performance.now();
       const options = { ...applicableOptions(scenario.name, args.options, real), quick: true, onProgress };
-      const result = await runWith(scenario, protocol, options, real);
+      const result = await runWith(scenario, protocol, options, real, args.encrypt);
       const run = { scenario, protocol, result, wallMs: Math.round(performance.now() - started) };
       runs.push(run);
       if (args.json) {

@@ -64,6 +64,11 @@ function given(args: BenchArgs, knob: Knob): boolean {
  * profiles. Throws UsageError (one line, exit code 2).
  */
 export function checkBenchArgs(args: BenchArgs): void {
+  if (args.encrypt && !args.real) {
+    throw new UsageError(
+      '--encrypt needs --real: the simulated pair runs without the security layer (spec §13)',
+    );
+  }
   if (given(args, 'rtt') && given(args, 'delay')) {
     throw new UsageError('--rtt and --delay both set the one-way delay (rtt = 2 × delay): pick one');
   }

@@ -64,6 +64,7 @@ describe('ferry CLI', () => {
     ],
     [['bench', 'kcp-echo', '--sweep', 'profile=default,turbo'], /--profile must be one of .*'turbo'/],
     [['bench', 'kcp-echo', 'im-30'], /unexpected argument 'im-30'/],
+    [['bench', 'kcp-echo', '--encrypt'], /--encrypt needs --real/],
     [
       ['bench', 'kcp-echo', '--loss', '100', '--loss-model', 'gilbert'],
       /impossible link settings for kcp-echo: /,

@@ -21,6 +21,7 @@ const fragmentPayloadBytes = Math.max(1, defaultConnectionConfig.maxDatagramByte
 export async function runBulk30Real(
   params: Bulk30Params,
   onProgress?: (fraction: number) => void,
+  encrypt = false,
 ): Promise<ScenarioResult> {
   const loss: LinkProfile = {
     lossPercent: params.lossPercent,
@@ -30,6 +31,7 @@ export async function runBulk30Real(
   const delay: LinkProfile = { delayMs: params.delayMs, jitterMs: params.jitterMs };
   const forward = { ...loss, ...delay, rateMbps: params.rateMbps, queueBytes: params.queueBytes };
   const path = await openRealPath({
+    encrypt,
     forward,
     reverse: { ...loss, ...delay },
     seed: params.seed,
@@ -83,7 +85,7 @@ export async function runBulk30Real(
     const fragments = Math.max(1, Math.ceil(issuedBytes / fragmentPayloadBytes));
     const relay = path.relayStats();
     return {
-      params: realParams(params),
+      params: realParams(params, encrypt),
       results: {
         goodputMbps: round(goodputMbps, 3),
         capacityMbps: round(capacityMbps, 3),

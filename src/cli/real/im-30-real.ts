@@ -17,9 +17,11 @@ type Side = 'a' | 'b';
 export async function runIm30Real(
   params: Im30Params,
   onProgress?: (fraction: number) => void,
+  encrypt = false,
 ): Promise<ScenarioResult & { samples: { latencyMs: number[] } }> {
   const link = im30Link(params);
   const path = await openRealPath({
+    encrypt,
     forward: link,
     reverse: link,
     seed: params.seed,
@@ -88,7 +90,7 @@ export async function runIm30Real(
     const sentPayload = [...sizes.a, ...sizes.b].reduce((x, y) => x + y, 0);
     const stats = [path.a.stats(), path.b.stats()];
     return {
-      params: realParams(params),
+      params: realParams(params, encrypt),
       results: {
         sent: sentTotal(),
         delivered,

@@ -8,8 +8,8 @@ import { runBulk30Real } from './bulk-30-real.ts';
 import { runIm30Real } from './im-30-real.ts';
 import { runKcpEchoReal } from './kcp-echo-real.ts';
 
-/** Runs one scenario over real UDP on loopback (wall-clock time). */
-type RealRunner = (options: ScenarioOptions) => Promise<ScenarioResult>;
+/** Runs one scenario over real UDP on loopback (wall-clock time), plaintext or encrypted. */
+type RealRunner = (options: ScenarioOptions, encrypt: boolean) => Promise<ScenarioResult>;
 
 /** Reduced real bulk-30 (the summary): 5 MB within 20 s, since the relay forwards in wall-clock time. */
 function realBulk30Params(options: ScenarioOptions): Bulk30Params {
@@ -20,9 +20,9 @@ function realBulk30Params(options: ScenarioOptions): Bulk30Params {
 
 /** Scenarios `ferry bench --real` can run, by name. */
 const realRunners: Readonly<Record<string, RealRunner>> = {
-  'kcp-echo': (options) => runKcpEchoReal(kcpEchoParams(options), options.onProgress),
-  'im-30': (options) => runIm30Real(im30Params(options), options.onProgress),
-  'bulk-30': (options) => runBulk30Real(realBulk30Params(options), options.onProgress),
+  'kcp-echo': (options, encrypt) => runKcpEchoReal(kcpEchoParams(options), options.onProgress, encrypt),
+  'im-30': (options, encrypt) => runIm30Real(im30Params(options), options.onProgress, encrypt),
+  'bulk-30': (options, encrypt) => runBulk30Real(realBulk30Params(options), options.onProgress, encrypt),
 };
 
 /** The line printed before real runs: their figures follow the wall clock and the OS scheduler. */
@@ -50,11 +50,15 @@ export class RealRunError extends Error {
 }
 
 /** Runs `scenarioName` over real UDP; check `realUnavailableReason` first. Failures become {@link RealRunError}. */
-export async function runReal(scenarioName: string, options: ScenarioOptions): Promise<ScenarioResult> {
+export async function runReal(
+  scenarioName: string,
+  options: ScenarioOptions,
+  encrypt = false,
+): Promise<ScenarioResult> {
   const runner = realRunners[scenarioName];
   if (!runner) throw new RealRunError(realUnavailableReason(scenarioName));
   try {
-    return await runner(options);
+    return await runner(options, encrypt);
   } catch (err) {
     const usage = linkSettingsError(err, scenarioName);
     if (usage) throw usage;
@@ -64,14 +68,15 @@ export async function runReal(scenarioName: string, options: ScenarioOptions): P
 }
 
 /**
- * Runs `scenario` once with `protocol`: in the simulator, or over real UDP with `real` (Ferry only; check
- * `realUnavailableReason` and `unavailableReason` first).
+ * Runs `scenario` once with `protocol`: in the simulator, or over real UDP with `real` (Ferry only, encrypted with
+ * `encrypt`; check `realUnavailableReason` and `unavailableReason` first).
  */
 export async function runWith(
   scenario: Scenario,
   protocol: Protocol,
   options: ScenarioOptions,
   real: boolean,
+  encrypt = false,
 ): Promise<ScenarioResult> {
   if (!real) {
     try {
@@ -81,7 +86,7 @@ export async function runWith(
     }
   }
   if (protocol !== 'ferry') throw new Error(realPeerNote);
-  return runReal(scenario.name, options);
+  return runReal(scenario.name, options, encrypt);
 }
 
 /** Why `--vs` peers do not run with `--real`. */

@@ -13,9 +13,11 @@ import { realParams, waitUntil } from './real-run.ts';
 export async function runKcpEchoReal(
   params: KcpEchoParams,
   onProgress?: (fraction: number) => void,
+  encrypt = false,
 ): Promise<ScenarioResult & { samples: { latencyMs: number[] } }> {
   const link = kcpEchoLink(params);
   const path = await openRealPath({
+    encrypt,
     forward: link,
     reverse: link,
     seed: params.seed,
@@ -62,7 +64,7 @@ export async function runKcpEchoReal(
     await waitUntil(() => rtts.length >= params.messages, params.messages * params.intervalMs + 60_000);
     const wire = path.wire();
     return {
-      params: realParams(params),
+      params: realParams(params, encrypt),
       results: echoMetrics(rtts, wire, duplicates, outOfOrder),
       samples: { latencyMs: rtts },
     };

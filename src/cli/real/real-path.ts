@@ -3,6 +3,7 @@ import {
   connect,
   type FerryChannel,
   type FerryConnection,
+  generateKeyPair,
   ImpairmentRelay,
   type ImpairmentRelayStats,
   listen,
@@ -12,10 +13,15 @@ import { type LinkProfile, linkFromProfile } from '../../sim/link.ts';
 const loopback = '127.0.0.1';
 
 /**
- * The Node binding's security options for benchmark runs. The scenarios compare against KCP, which has no
- * encryption (scenarios.md, kcp-echo), so real runs use the binding's explicit plaintext opt-in.
+ * The Node binding's security options of both ends. The scenarios compare against KCP, which has no encryption
+ * (scenarios.md, kcp-echo), so real runs use the binding's explicit plaintext opt-in unless `--encrypt` asks for
+ * the default: a fresh static key pair, the client pinning the server's public key (spec §13).
  */
-const benchSecurity = { insecurePlaintext: true } as const;
+function benchSecurity(encrypt: boolean) {
+  if (!encrypt) return { server: { insecurePlaintext: true }, client: { insecurePlaintext: true } } as const;
+  const keys = generateKeyPair();
+  return { server: { staticKey: keys.privateKey }, client: { serverPublicKey: keys.publicKey } };
+}
 
 /** Options of {@link openRealPath}. */
 export interface RealPathOptions {
@@ -27,6 +33,8 @@ export interface RealPathOptions {
   seed: number;
   /** Connection tunables of both ends. */
   config?: Partial<ConnectionConfig>;
+  /** Encrypted and authenticated (the binding's default) rather than plaintext. */
+  encrypt?: boolean;
 }
 
 /** A connected pair over real UDP sockets on loopback: A → relay → B. */
@@ -55,7 +63,8 @@ export async function openRealPath(options: RealPathOptions): Promise<RealPath> 
   // builds its links when the first datagram arrives).
   linkFromProfile(options.forward);
   linkFromProfile(options.reverse);
-  const server = await listen({ ...benchSecurity, host: loopback, config: options.config });
+  const security = benchSecurity(options.encrypt ?? false);
+  const server = await listen({ ...security.server, host: loopback, config: options.config });
   const cleanups: (() => Promise<unknown>)[] = [() => server.close({ graceful: false })];
   const close = async (): Promise<void> => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
@@ -70,7 +79,7 @@ export async function openRealPath(options: RealPathOptions): Promise<RealPath> 
     cleanups.push(() => relay.close());
     const accepted = new Promise<FerryConnection>((resolve) => server.once('connection', resolve));
     const a = await connect(`${loopback}:${relay.address().port}`, {
-      ...benchSecurity,
+      ...security.client,
       config: options.config,
       connectTimeoutMs: 10_000,
     });

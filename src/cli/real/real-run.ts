@@ -15,7 +15,7 @@ export function waitUntil(done: () => boolean, limitMs: number): Promise<void> {
   });
 }
 
-/** A real run's params: the scenario's own, plus where it ran and on which clock. */
-export function realParams(params: object): Record<string, unknown> {
-  return { ...params, transport: 'udp-loopback via impairment relay', clock: 'wall', fec: false };
+/** A real run's params: the scenario's own, plus where it ran, on which clock, and whether encrypted. */
+export function realParams(params: object, encrypted: boolean): Record<string, unknown> {
+  return { ...params, transport: 'udp-loopback via impairment relay', clock: 'wall', fec: false, encrypted };
 }
