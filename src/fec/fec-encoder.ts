@@ -12,8 +12,11 @@ export interface FecEncoderOptions {
   maxBlockSources?: number;
   /** A block's repair goes out at most this long after its first source, ms (R-FEC-4). Default 20. */
   maxBlockDelayMs?: number;
-  /** Repair packets for a block of `sourceCount` sources closing at `nowMs`, 0..256 − k (the redundancy controller). */
-  parityFor: (sourceCount: number, nowMs: number) => number;
+  /**
+   * Repair packets for a block of `sourceCount` sources closing at `nowMs`, 0..256 − k (the redundancy
+   * controller); `tags` is the union (bitwise OR) of the tags its sources were added with.
+   */
+  parityFor: (sourceCount: number, nowMs: number, tags: number) => number;
   /** The loss report to carry in each REPAIR packet (R-FEC-7); undefined when there is none. */
   lossReport?: () => FecLossReport | undefined;
   /** Reed-Solomon codec; a new one by default. */
@@ -46,6 +49,8 @@ interface OpenBlock {
   longest: number;
   /** Bytes of the REPAIR packet's headers if the block closed now, with a 2-byte worst case for m and index. */
   headerBytes: number;
+  /** Union of the sources' tags (their traffic classes, for the parity choice). */
+  tags: number;
 }
 
 /**
@@ -92,9 +97,9 @@ export class FecEncoder {
   /**
    * Adds an outgoing source datagram (R-FEC-1). Packet numbers must increase; a gap (packets that are not
    * sources) is spanned with zero lengths while the block's span allows, otherwise the block closes first.
-   * The bytes are copied.
+   * The bytes are copied. `tag` (bit flags, e.g. the packet's traffic classes) is handed to `parityFor`.
    */
-  onSourcePacket(nowMs: number, packetNumber: number, bytes: Uint8Array): void {
+  onSourcePacket(nowMs: number, packetNumber: number, bytes: Uint8Array, tag = 0): void {
     this.#closeIfDue(nowMs);
     const fixedBytes = this.#fixedHeaderBytes(packetNumber);
     if (
@@ -130,9 +135,11 @@ export class FecEncoder {
         sources: [],
         longest: bytes.length,
         headerBytes: fixedBytes + varintLength(bytes.length),
+        tags: 0,
       };
       this.#block = block;
     }
+    block.tags |= tag;
     block.lengths.push(bytes.length);
     block.sources.push(bytes.slice());
     this.stats.sourcePackets++;
@@ -179,7 +186,10 @@ export class FecEncoder {
     this.#block = undefined;
     this.stats.blocks++;
     const k = block.sources.length;
-    const m = Math.min(Math.max(Math.floor(this.#options.parityFor(k, nowMs)), 0), fecMaxBlockShards - k);
+    const m = Math.min(
+      Math.max(Math.floor(this.#options.parityFor(k, nowMs, block.tags)), 0),
+      fecMaxBlockShards - k,
+    );
     if (!(m >= 1)) {
       this.stats.blocksWithoutRepair++;
       return;

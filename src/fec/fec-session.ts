@@ -7,7 +7,16 @@ import { FecDecoder, type FecDecoderOptions, type FecDecoderStats } from './fec-
 import { FecEncoder, type FecEncoderStats } from './fec-encoder.ts';
 import { decodeRepairPacket } from './fec-header.ts';
 import { FecLossEstimator } from './fec-loss-estimator.ts';
-import { type FecClass, type FecClassPolicy, RedundancyController } from './redundancy-controller.ts';
+import {
+  type FecClass,
+  type FecClassPolicy,
+  fecClassPolicies,
+  RedundancyController,
+} from './redundancy-controller.ts';
+
+/** One bit per class, so a block's sources can carry the union of their classes. */
+const classBits: Readonly<Record<FecClass, number>> = { bulk: 1, interactive: 2, media: 4 };
+const fecClassNames: readonly FecClass[] = ['bulk', 'interactive', 'media'];
 import { ReedSolomonCodec } from './reed-solomon.ts';
 
 /** Settings of the FEC layer of one connection (spec §11). Everything is optional. */
@@ -16,6 +25,14 @@ export interface FecOptions {
   fecClass?: FecClass;
   /** Overrides of the class policy (the application's override, R-FEC-9). */
   policy?: Partial<FecClassPolicy>;
+  /**
+   * Per-channel policy (R-FEC-12): the class of a channel's packets; undefined for a channel keeps `fecClass`.
+   * A packet takes the classes of the channels whose MESSAGE frames it carries; one carrying only `bulk`
+   * channels is not protected; a block's parity is the most any of its sources' classes asks for.
+   */
+  channelClass?: (channelId: number) => FecClass | undefined;
+  /** Overrides of other classes' policies, for `channelClass` (the default class takes `policy`). */
+  classPolicies?: Partial<Record<FecClass, Partial<FecClassPolicy>>>;
   /** Most sources per block (R-FEC-4). Default 16. */
   maxBlockSources?: number;
   /** Longest a block waits for more sources before its repair goes out, ms (R-FEC-4). Default 5. */
@@ -93,6 +110,9 @@ export class FecSession {
   readonly #controller: RedundancyController;
   readonly #estimator = new FecLossEstimator();
   readonly #protectAckOnly: boolean;
+  readonly #channelClass: ((channelId: number) => FecClass | undefined) | undefined;
+  readonly #defaultClass: FecClass;
+  readonly #policies: Record<FecClass, FecClassPolicy>;
   readonly #trace: TraceSink | undefined;
   #lastSent = 0;
   #lastLost = 0;
@@ -102,6 +122,18 @@ export class FecSession {
   constructor(connectionId: Uint8Array, maxDatagramBytes: number, options: FecOptions = {}) {
     const codec = new ReedSolomonCodec();
     this.#protectAckOnly = options.protectAckOnly ?? true;
+    this.#channelClass = options.channelClass;
+    this.#defaultClass = options.fecClass ?? 'interactive';
+    const policyOf = (c: FecClass): FecClassPolicy => ({
+      ...fecClassPolicies[c],
+      ...(c === this.#defaultClass ? options.policy : undefined),
+      ...options.classPolicies?.[c],
+    });
+    this.#policies = {
+      interactive: policyOf('interactive'),
+      media: policyOf('media'),
+      bulk: policyOf('bulk'),
+    };
     this.#trace = options.trace;
     this.#controller = new RedundancyController({ fecClass: options.fecClass, policy: options.policy });
     this.#encoder = new FecEncoder({
@@ -109,7 +141,7 @@ export class FecSession {
       maxRepairBytes: maxDatagramBytes,
       maxBlockSources: options.maxBlockSources,
       maxBlockDelayMs: options.maxBlockDelayMs ?? fecDefaultBlockDelayMs,
-      parityFor: (k, nowMs) => this.#controller.parityFor(nowMs, k),
+      parityFor: (k, nowMs, tags) => this.#parityFor(nowMs, k, tags),
       lossReport: () => this.#estimator.report(),
       codec,
     });
@@ -146,11 +178,32 @@ export class FecSession {
   onTransmit(nowMs: number, bytes: Uint8Array): void {
     const decoded = decodeHeader(bytes);
     if (!decoded.ok || decoded.value.header.type !== PacketType.data) return;
-    if (!this.#protectAckOnly) {
+    let tags = classBits[this.#defaultClass];
+    if (!this.#protectAckOnly || this.#channelClass) {
       const frames = decodeFrames(bytes, decoded.value.bodyOffset);
-      if (!frames.ok || !frames.value.some(isAckEliciting)) return;
+      if (!frames.ok) return;
+      if (!this.#protectAckOnly && !frames.value.some(isAckEliciting)) return;
+      const classOf = this.#channelClass;
+      if (classOf) {
+        let carried = 0;
+        for (const frame of frames.value) {
+          if (frame.type === 'message') carried |= classBits[classOf(frame.channelId) ?? this.#defaultClass];
+        }
+        if (carried === classBits.bulk) return; // R-FEC-12: bulk data is repaired by retransmission alone
+        if (carried !== 0) tags = carried;
+      }
     }
-    this.#encoder.onSourcePacket(nowMs, decoded.value.header.packetNumber, bytes);
+    this.#encoder.onSourcePacket(nowMs, decoded.value.header.packetNumber, bytes, tags);
+  }
+
+  /** The most parity any class among a block's sources asks for (R-FEC-12). */
+  #parityFor(nowMs: number, k: number, tags: number): number {
+    let m = 0;
+    for (const c of fecClassNames) {
+      if ((tags & classBits[c]) !== 0)
+        m = Math.max(m, this.#controller.parityFor(nowMs, k, this.#policies[c]));
+    }
+    return m;
   }
 
   /** The next REPAIR datagram due, or undefined (R-FEC-4). */

@@ -47,7 +47,7 @@ export class RedundancyController {
   #reportedBurst = 1;
   #reportAtMs = Number.NEGATIVE_INFINITY;
   #localLoss: number;
-  readonly #cache = new Map<number, number>();
+  readonly #cache = new Map<string, number>();
   #cacheKey = '';
 
   /** Creates a controller for one direction of one connection. */
@@ -81,9 +81,17 @@ export class RedundancyController {
     return { lossRate: this.#localLoss, meanBurst: 1 };
   }
 
-  /** Repair packets for a block of `sourceCount` sources closing at `nowMs` (0 = none). */
-  parityFor(nowMs: number, sourceCount: number): number {
-    const { maxRepairRatio, targetResidualLoss } = this.#policy;
+  /** The policy of the controller's own class (with the application's overrides). */
+  get policy(): Readonly<FecClassPolicy> {
+    return this.#policy;
+  }
+
+  /**
+   * Repair packets for a block of `sourceCount` sources closing at `nowMs` (0 = none), under `policy` (default:
+   * the controller's class; a per-channel class passes its own, R-FEC-12).
+   */
+  parityFor(nowMs: number, sourceCount: number, policy: Readonly<FecClassPolicy> = this.#policy): number {
+    const { maxRepairRatio, targetResidualLoss } = policy;
     const k = Math.max(1, Math.floor(sourceCount));
     const maxM = Math.min(Math.ceil(maxRepairRatio * k), fecMaxBlockShards - k);
     if (maxM <= 0) return 0;
@@ -96,11 +104,12 @@ export class RedundancyController {
       this.#cache.clear();
       this.#cacheKey = key;
     }
-    const cached = this.#cache.get(k);
-    if (cached !== undefined) return Math.min(cached, maxM);
+    const cacheKey = `${k}:${targetResidualLoss}:${maxM}`;
+    const cached = this.#cache.get(cacheKey);
+    if (cached !== undefined) return cached;
     let m = 0;
     while (m < maxM && residualLoss(k, m, p, b) > targetResidualLoss) m++;
-    this.#cache.set(k, m);
+    this.#cache.set(cacheKey, m);
     return m;
   }
 }
