@@ -11,10 +11,10 @@ import { assertConnectionInvariants } from '../support/invariants.ts';
 // Flood (spec §14, R-LIMIT-4, R-LIMIT-6): an endpoint receiving ≥ 100k garbage and forged datagrams per simulated
 // second keeps serving a legitimate connection — the transfer completes exactly once — with bounded state.
 //
-// Recorded for the handshake work (spec §13): v0 endpoints open a connection for the first datagram with an
-// unknown connection id, so forged ids DO create state today (bounded by maxConnections and the idle timeout),
-// and such a connection answers with ACKs (amplification). `forgedConnectionsAllowed` below is that allowance:
-// once a handshake gates connection state, set it to 0 and the amplification bound to 3.
+// The bare Endpoint has no handshake: it opens a connection for the first datagram with an unknown connection id,
+// so forged ids DO create state here (bounded by maxConnections and the idle timeout) and such a connection
+// answers with ACKs. `forgedConnectionsAllowed` is that allowance. The security layer (spec §13) gates connection
+// state behind address validation: flood-secure.test.ts holds it to zero forged connections and 3× answers.
 const maxConnections = 16;
 const forgedConnectionsAllowed = maxConnections - 1;
 
