@@ -1,3 +1,4 @@
+import { createSocket, type Socket } from 'node:dgram';
 import {
   type ConnectionConfig,
   connect,
@@ -23,6 +24,40 @@ function benchSecurity(encrypt: boolean) {
   return { server: { staticKey: keys.privateKey }, client: { serverPublicKey: keys.publicKey } };
 }
 
+/** Datagrams and bytes a socket sent. */
+interface SendCounter {
+  datagrams: number;
+  bytes: number;
+}
+
+/**
+ * A loopback UDP socket that counts what it sends, at the socket (after packet protection, so `--encrypt` costs
+ * show), handed to the binding as a host-owned socket (which Ferry never closes: `openRealPath` does).
+ */
+async function countingSocket(): Promise<{ socket: Socket; sent: SendCounter }> {
+  const socket = createSocket('udp4');
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(0, loopback, () => {
+      socket.off('error', reject);
+      resolve();
+    });
+  });
+  const sent: SendCounter = { datagrams: 0, bytes: 0 };
+  const send = socket.send.bind(socket) as (...args: unknown[]) => void;
+  // send(msg, [offset, length,] port, address, callback): msg is one buffer or a list of them.
+  (socket as unknown as { send: (...args: unknown[]) => void }).send = (...args: unknown[]) => {
+    const msg = args[0] as Uint8Array | readonly Uint8Array[];
+    const whole = Array.isArray(msg)
+      ? msg.reduce((n, part) => n + part.length, 0)
+      : (msg as Uint8Array).length;
+    sent.datagrams++;
+    sent.bytes += typeof args[3] === 'number' && typeof args[2] === 'number' ? args[2] : whole;
+    send(...args);
+  };
+  return { socket, sent };
+}
+
 /** Options of {@link openRealPath}. */
 export interface RealPathOptions {
   /** Impairments A → B (the relay's upstream), in real milliseconds. */
@@ -45,7 +80,7 @@ export interface RealPath {
   b: FerryConnection;
   /** One reliable-ordered channel, open on both sides with the same id. */
   channels: { a: FerryChannel; b: FerryChannel };
-  /** Datagrams and UDP payload bytes both endpoints handed to their sockets so far. */
+  /** Datagrams and UDP payload bytes both endpoints handed to their sockets so far (handshake included). */
   wire(): { datagrams: number; bytes: number };
   /** The relay's counters (drops by cause). */
   relayStats(): ImpairmentRelayStats;
@@ -64,12 +99,18 @@ export async function openRealPath(options: RealPathOptions): Promise<RealPath> 
   linkFromProfile(options.forward);
   linkFromProfile(options.reverse);
   const security = benchSecurity(options.encrypt ?? false);
-  const server = await listen({ ...security.server, host: loopback, config: options.config });
-  const cleanups: (() => Promise<unknown>)[] = [() => server.close({ graceful: false })];
+  const cleanups: (() => Promise<unknown>)[] = [];
   const close = async (): Promise<void> => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
   };
+  const closeSocket = (socket: Socket) => () => new Promise<void>((resolve) => socket.close(() => resolve()));
   try {
+    const serverSocket = await countingSocket();
+    cleanups.push(closeSocket(serverSocket.socket));
+    const clientSocket = await countingSocket();
+    cleanups.push(closeSocket(clientSocket.socket));
+    const server = await listen({ ...security.server, socket: serverSocket.socket, config: options.config });
+    cleanups.push(() => server.close({ graceful: false }));
     const relay = await ImpairmentRelay.open({
       target: { host: loopback, port: server.address().port },
       upstream: options.forward,
@@ -80,6 +121,7 @@ export async function openRealPath(options: RealPathOptions): Promise<RealPath> 
     const accepted = new Promise<FerryConnection>((resolve) => server.once('connection', resolve));
     const a = await connect(`${loopback}:${relay.address().port}`, {
       ...security.client,
+      socket: clientSocket.socket,
       config: options.config,
       connectTimeoutMs: 10_000,
     });
@@ -88,16 +130,14 @@ export async function openRealPath(options: RealPathOptions): Promise<RealPath> 
     cleanups.push(() => b.close({ graceful: false }));
     const channelA = a.openChannel({ mode: 'reliable-ordered' });
     const channelB = b.openChannel({ mode: 'reliable-ordered', id: channelA.id });
-    const counters = (connection: FerryConnection) => connection.stats();
     return {
       a,
       b,
       channels: { a: channelA, b: channelB },
-      wire: () => {
-        const sa = counters(a);
-        const sb = counters(b);
-        return { datagrams: sa.packetsSent + sb.packetsSent, bytes: sa.bytesSent + sb.bytesSent };
-      },
+      wire: () => ({
+        datagrams: serverSocket.sent.datagrams + clientSocket.sent.datagrams,
+        bytes: serverSocket.sent.bytes + clientSocket.sent.bytes,
+      }),
       relayStats: () => relay.stats(),
       close,
     };
