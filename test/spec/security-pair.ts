@@ -48,6 +48,8 @@ export interface SecurePairOptions {
   wrapServer?: (endpoint: Endpoint) => EndpointDriver;
   wrapClient?: (endpoint: Endpoint) => EndpointDriver;
   serverParams?: Omit<TransportParams, 'resetToken'>;
+  /** The server endpoint's connection limit. */
+  maxConnections?: number;
 }
 
 /** Server address in the pair's network. */
@@ -61,9 +63,9 @@ export const clientAddress = 'client:5000';
  */
 export class SecurePair {
   nowMs = 0;
-  readonly server: SecureEndpoint;
+  server: SecureEndpoint;
   readonly client: SecureEndpoint;
-  readonly serverInner: Endpoint;
+  serverInner: Endpoint;
   readonly clientInner: Endpoint;
   readonly serverEvents: SecureEndpointEvent[] = [];
   readonly clientEvents: SecureEndpointEvent[] = [];
@@ -74,24 +76,17 @@ export class SecurePair {
   /** The client's current source address (tests move it). */
   clientAddress = clientAddress;
   private inFlight: Flight[] = [];
+  private readonly staticPrivateKey: Uint8Array;
 
   constructor(readonly options: SecurePairOptions = {}) {
     this.random = new SeededRandom(options.seed ?? 1);
     const staticPrivateKey = new Uint8Array(32);
     this.random.fill(staticPrivateKey);
+    this.staticPrivateKey = staticPrivateKey;
     this.serverPublicKey = x25519PublicKey(staticPrivateKey);
-    const config = { maxDatagramBytes: 1200 - protectionOverheadBytes, ...options.config };
-    this.serverInner = new Endpoint({ random: this.random, acceptConnections: false, config });
+    const config = this.config();
+    [this.serverInner, this.server] = this.makeServer();
     this.clientInner = new Endpoint({ random: this.random, acceptConnections: false, config });
-    this.server = new SecureEndpoint({
-      endpoint: this.serverInner,
-      driver: options.wrapServer?.(this.serverInner),
-      random: this.random,
-      security: options.server ?? { mode: 'static-key', staticPrivateKey },
-      acceptConnections: true,
-      params: options.serverParams ?? testParams,
-      limits: options.limits,
-    });
     this.client = new SecureEndpoint({
       endpoint: this.clientInner,
       driver: options.wrapClient?.(this.clientInner),
@@ -101,6 +96,35 @@ export class SecurePair {
       params: testParams,
       limits: options.limits,
     });
+  }
+
+  /** A server that lost all state (a restart with the same credentials); datagrams in flight are kept. */
+  restartServer(): void {
+    [this.serverInner, this.server] = this.makeServer();
+  }
+
+  private config(): Partial<ConnectionConfig> {
+    return { maxDatagramBytes: 1200 - protectionOverheadBytes, ...this.options.config };
+  }
+
+  private makeServer(): [Endpoint, SecureEndpoint] {
+    const options = this.options;
+    const inner = new Endpoint({
+      random: this.random,
+      acceptConnections: false,
+      config: this.config(),
+      maxConnections: options.maxConnections,
+    });
+    const server = new SecureEndpoint({
+      endpoint: inner,
+      driver: options.wrapServer?.(inner),
+      random: this.random,
+      security: options.server ?? { mode: 'static-key', staticPrivateKey: this.staticPrivateKey },
+      acceptConnections: true,
+      params: options.serverParams ?? testParams,
+      limits: options.limits,
+    });
+    return [inner, server];
   }
 
   /** Starts a client connection. */

@@ -183,7 +183,8 @@ export function aeadOpen(
     decipher.setAuthTag(sealed.subarray(split));
     const body = decipher.update(sealed.subarray(0, split));
     const final = decipher.final();
-    if (final.length === 0) return body;
+    // A plain Uint8Array view of node's Buffer: the core hands out no Buffers.
+    if (final.length === 0) return new Uint8Array(body.buffer, body.byteOffset, body.length);
     return concat(body, final);
   } catch {
     return undefined;

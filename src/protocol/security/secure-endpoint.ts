@@ -683,7 +683,7 @@ export class SecureEndpoint {
       to: session.remote,
       bytes: encodeHandshakePacket(session.connectionId, client.attempts, message),
     });
-    const backoffMs = this.limits.handshakeRetryMs * 2 ** Math.min(client.attempts, 4);
+    const backoffMs = this.limits.handshakeRetryMs * 2 ** Math.min(client.attempts, 3);
     client.attempts++;
     client.nextSendMs = nowMs + backoffMs;
     this.updateTimed(session);
