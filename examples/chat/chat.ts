@@ -2,14 +2,25 @@
  * A two-terminal IM chat over Ferry with delivery receipts.
  *
  *   terminal 1: node --import tsx examples/chat/chat.ts server [port]
- *   terminal 2: node --import tsx examples/chat/chat.ts client [host:port] [name]
+ *   terminal 2: node --import tsx examples/chat/chat.ts client <host:port> <name> <server public key>
  *
  * Every line typed is one message on a reliable-ordered channel; the sender prints `✓ delivered` when the peer
  * acknowledged it. The server relays each client's lines to every other client. Ctrl-D closes gracefully and
- * lists any message the peer never confirmed. Plaintext: this increment of Ferry has no encryption yet.
+ * lists any message the peer never confirmed. Encrypted: the server prints its static public key (hex), which
+ * the client pins; FERRY_CHAT_KEY (64 hex digits) keeps the server's private key across restarts.
  */
 import { createInterface } from 'node:readline';
-import { connect, type FerryChannel, type FerryConnection, listen } from '../../src/index.ts';
+import {
+  connect,
+  type FerryChannel,
+  type FerryConnection,
+  generateKeyPair,
+  listen,
+  publicKeyOf,
+} from '../../src/index.ts';
+
+const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
+const unhex = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'hex'));
 
 const chatChannelId = 0; // the default channel: client-opened, index 0, reliable-ordered (spec §7.1)
 const decoder = new TextDecoder();
@@ -20,8 +31,11 @@ function stamp(): string {
 }
 
 async function server(port: number): Promise<void> {
-  const server = await listen({ insecurePlaintext: true, port });
+  const envKey = process.env.FERRY_CHAT_KEY;
+  const staticKey = envKey ? unhex(envKey) : generateKeyPair().privateKey;
+  const server = await listen({ staticKey, port });
   console.log(`chat server on port ${server.address().port}; Ctrl-C to stop`);
+  console.log(`server public key: ${hex(publicKeyOf(staticKey))}`);
   const rooms = new Map<FerryConnection, FerryChannel>();
   server.on('connection', (connection: FerryConnection) => {
     const channel = connection.openChannel({ mode: 'reliable-ordered', id: chatChannelId });
@@ -46,8 +60,8 @@ async function server(port: number): Promise<void> {
   });
 }
 
-async function client(address: string, name: string): Promise<void> {
-  const connection = await connect(address, { insecurePlaintext: true, connectTimeoutMs: 5000 });
+async function client(address: string, name: string, serverKey: string): Promise<void> {
+  const connection = await connect(address, { serverPublicKey: unhex(serverKey), connectTimeoutMs: 5000 });
   console.log(
     `connected to ${connection.remoteAddress} as ${name}; type a line and press Enter, Ctrl-D to quit`,
   );
@@ -77,8 +91,13 @@ async function client(address: string, name: string): Promise<void> {
 if (mode === 'server') {
   await server(Number(arg || 4433));
 } else if (mode === 'client') {
-  await client(arg || '127.0.0.1:4433', nameArg ?? `guest${process.pid}`);
+  const key = process.argv[5] ?? '';
+  if (!/^[0-9a-f]{64}$/i.test(key)) {
+    console.error('usage: chat.ts client <host:port> <name> <server public key, 64 hex digits>');
+    process.exit(2);
+  }
+  await client(arg || '127.0.0.1:4433', nameArg ?? `guest${process.pid}`, key);
 } else {
-  console.error('usage: chat.ts server [port] | chat.ts client [host:port] [name]');
+  console.error('usage: chat.ts server [port] | chat.ts client <host:port> <name> <server public key>');
   process.exit(2);
 }
