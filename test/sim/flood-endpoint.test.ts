@@ -133,12 +133,12 @@ describe('flood (R-LIMIT-6): 100k garbage and forged datagrams per simulated sec
     sim.addEndpoint('server', new AppEndpoint(serverEndpoint, serviceServer));
     sim.connect('client', 'server', linkFromProfile(link), linkFromProfile(link));
     const floodFromMs = 50;
-    const floodUntilMs = 2050;
+    const floodUntilMs = 1050;
     const flooder = new Flooder(() => client.connectionId, 100, floodFromMs, floodUntilMs, seed);
     sim.addEndpoint('attacker', flooder);
     sim.connect('attacker', 'server', linkFromProfile({ delayMs: 1 }), linkFromProfile({ delayMs: 1 }));
 
-    const messages = 400;
+    const messages = 200;
     const messageBytes = 1000;
     for (let i = 0; i < messages; i++) {
       sim.schedule(i * 4, (now) => void client.send(now, 0, new Uint8Array(messageBytes).fill(i & 255)));

@@ -112,7 +112,7 @@ describe('flood against the security layer (R-LIMIT-6)', () => {
     const receivedFrom = new Map<string, number>();
     const kinds = { noise: 0, initial: 0, 'victim-id': 0, 'unknown-id': 0 };
     const floodFromMs = 10;
-    const floodUntilMs = 2010;
+    const floodUntilMs = 1010;
     const heapBefore = process.memoryUsage().heapUsed;
     let peakHeapBytes = 0;
     let peakConnections = 0;
@@ -167,7 +167,7 @@ describe('flood against the security layer (R-LIMIT-6)', () => {
     expect(server.stats.forged + server.stats.unroutable + server.stats.malformed).toBeGreaterThan(0);
     // Every message the client sent arrived exactly once.
     const sent = connection.stats.messagesSent;
-    expect(sent).toBeGreaterThan(100);
+    expect(sent).toBeGreaterThan(50);
     expect(received.size).toBe(sent);
     expect([...received.values()].every((n) => n === 1)).toBe(true);
     // Anti-amplification: no spoofed address got more than 3× what it sent.
