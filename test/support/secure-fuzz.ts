@@ -60,10 +60,11 @@ class SecureMiniPair {
   private sent = 0;
   private readonly random: SeededRandom;
 
-  constructor(seed: number) {
+  /** `keySeed` draws the server's static key; `seed` everything else (cookie secret, ephemeral keys, loss). */
+  constructor(seed: number, keySeed = seed) {
     this.random = new SeededRandom(seed);
     const staticPrivateKey = new Uint8Array(32);
-    this.random.fill(staticPrivateKey);
+    new SeededRandom(keySeed).fill(staticPrivateKey);
     const config = { maxDatagramBytes: 1200 - protectionOverheadBytes };
     const params = { maxMessageBytes: 1 << 20, maxChannels: 64, idleTimeoutMs: 30_000, fec: false };
     this.server = new SecureEndpoint({
@@ -208,8 +209,9 @@ export function runSecureFuzzCase(fuzzCase: SecureFuzzCase): SecureFuzzOutcome {
   const pair = new SecureMiniPair(fuzzCase.seed);
   let pool: Uint8Array[] = [];
   if (fuzzCase.state === 'before-handshake') {
-    // Material from another session with the same server: its Initial, ServerHello and protected packets.
-    const other = new SecureMiniPair(fuzzCase.seed);
+    // Material from another session with the same server key: its Initial (with a cookie of that server
+    // instance), ServerHello and protected packets. Another instance has another cookie secret, as in production.
+    const other = new SecureMiniPair(fuzzCase.seed + 1, fuzzCase.seed);
     other.connect();
     other.run(60);
     pool = other.wire.slice();
