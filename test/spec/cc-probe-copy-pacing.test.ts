@@ -1,7 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { CongestionController } from '../../src/protocol/cc/congestion-controller.ts';
+import { OutgoingMessage } from '../../src/protocol/channel/outgoing-message.ts';
 import { Connection } from '../../src/protocol/connection.ts';
+import { defaultConnectionConfig } from '../../src/protocol/connection-config.ts';
+import { RedundancyPlanner } from '../../src/protocol/recovery/redundancy.ts';
 import { framesOf, HandPair } from './core-harness.ts';
 
 /** A controller with a window that never closes and a fixed pacing rate, so only the pacer can hold a packet. */
@@ -96,5 +99,54 @@ describe('spec §6.3–§6.4: probe timeout before the first RTT sample, pacing 
       }),
       { numRuns: 30 },
     );
+  });
+
+  it('R-LOSS-8: small fragments aim at a quarter of the residual target: the fewest copies that reach it', () => {
+    const c = defaultConnectionConfig;
+    fc.assert(
+      fc.property(fc.double({ min: 0.001, max: 0.9, noNaN: true }), (p) => {
+        const planner = new RedundancyPlanner(c);
+        planner.lossEstimate = p;
+        const check = (extra: number, target: number) => {
+          expect(extra).toBeGreaterThanOrEqual(0);
+          expect(extra).toBeLessThanOrEqual(c.redundancyMaxExtraCopies);
+          // Enough: all extra + 1 transmissions lost with probability ≤ target, unless capped.
+          if (extra < c.redundancyMaxExtraCopies)
+            expect(p ** (extra + 1)).toBeLessThanOrEqual(target * (1 + 1e-9));
+          // Fewest: one copy fewer would miss the target.
+          if (extra > 0) expect(p ** extra).toBeGreaterThan(target * (1 - 1e-9));
+        };
+        const small = planner.targetExtraCopies(true);
+        const large = planner.targetExtraCopies();
+        check(small, c.redundancyTargetResidualLoss / 4);
+        check(large, c.redundancyTargetResidualLoss);
+        expect(small).toBeGreaterThanOrEqual(large);
+      }),
+    );
+    // In the planner: at 10% loss a 100-byte fragment wants two copies, a 1000-byte one a single copy.
+    const planner = new RedundancyPlanner(c);
+    planner.lossEstimate = 0.1;
+    const fragmentOf = (bytes: number) => {
+      const f = new OutgoingMessage(0, 0, new Uint8Array(bytes), 1134, 0).fragments[0]!;
+      f.lastSentMs = 0;
+      planner.onFirstSent(f);
+      return f;
+    };
+    const small = fragmentOf(100);
+    const large = fragmentOf(1000);
+    const copiesBy = (f: typeof small) => {
+      let now = 0;
+      for (let i = 0; i < 5; i++) {
+        now += 3;
+        for (const g of planner.candidates(now, 100)) {
+          if (g !== f) continue;
+          g.lastSentMs = now;
+          planner.onCopySent(g);
+        }
+      }
+      return f.copies;
+    };
+    expect(copiesBy(small)).toBe(2);
+    expect(copiesBy(large)).toBe(1);
   });
 });

@@ -285,7 +285,7 @@ describe('spec §6 RTT estimation and loss recovery', () => {
   });
 
   it('R-LOSS-12: copied bytes stay within redundancyBudgetRatio × first-sent payload bytes', () => {
-    const planner = new RedundancyPlanner(defaultConnectionConfig);
+    const planner = new RedundancyPlanner({ ...defaultConnectionConfig, redundancyBudgetRatio: 3 });
     planner.lossEstimate = 0.3;
     const fragment = smallFragment(0, 100);
     planner.onFirstSent(fragment);

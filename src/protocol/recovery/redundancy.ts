@@ -7,8 +7,16 @@ const lossEwmaWeight = 1 / 32;
 const initialLossEstimate = 0.1;
 /** Copies of one fragment are at least this far apart (ms), so one short burst does not take them all. */
 const minCopySpacingMs = 2;
+/** Small fragments aim at this fraction of the residual-loss target (their copies are cheap), R-LOSS-8. */
+const smallResidualFactor = 1 / 4;
 /** Most fragments tracked as candidates. */
 const maxCandidates = 256;
+
+/** Extra copies wanted by small and by large fragments at the current loss estimate. */
+interface ExtraCopies {
+  small: number;
+  large: number;
+}
 
 /**
  * Thin-stream redundancy (spec §6.5, R-LOSS-8): small unacknowledged fragments are copied into later packets
@@ -26,10 +34,15 @@ export class RedundancyPlanner {
 
   constructor(private readonly config: Readonly<ConnectionConfig>) {}
 
-  /** Extra copies each small fragment gets at the current loss estimate. */
-  targetExtraCopies(): number {
+  /**
+   * Extra copies a fragment gets at the current loss estimate (R-LOSS-8): enough that all its transmissions are
+   * lost with probability below the residual target — `redundancyTargetResidualLoss` for large fragments, a
+   * quarter of it for small ones, whose copies ride in spare room and cost a fraction of a packet.
+   */
+  targetExtraCopies(small = false): number {
     const p = Math.min(Math.max(this.lossEstimate, 0.001), 0.9);
-    const total = Math.ceil(Math.log(this.config.redundancyTargetResidualLoss) / Math.log(p));
+    const target = this.config.redundancyTargetResidualLoss * (small ? smallResidualFactor : 1);
+    const total = Math.ceil(Math.log(target) / Math.log(p));
     return Math.max(0, Math.min(total - 1, this.config.redundancyMaxExtraCopies));
   }
 
@@ -90,18 +103,24 @@ export class RedundancyPlanner {
     list.length = keep;
   }
 
+  /** Extra copies wanted now by small and by large fragments. */
+  private extraCopies(): ExtraCopies {
+    return { small: this.targetExtraCopies(true), large: this.targetExtraCopies() };
+  }
+
   /** Whether copies may be sent at all: redundancy wanted at this loss rate and the byte budget not spent. */
   private copiesAllowed(): boolean {
     return (
-      this.targetExtraCopies() > 0 && this.copyBytes <= this.config.redundancyBudgetRatio * this.payloadBytes
+      this.targetExtraCopies(true) > 0 &&
+      this.copyBytes <= this.config.redundancyBudgetRatio * this.payloadBytes
     );
   }
 
   /** Whether `f` may get another copy (spacing aside): unacknowledged, short of copies, younger than one RTT. */
-  private wantsCopy(f: OutgoingFragment, nowMs: number, smoothedRttMs: number, extra: number): boolean {
+  private wantsCopy(f: OutgoingFragment, nowMs: number, smoothedRttMs: number, extra: ExtraCopies): boolean {
     // A large fragment's copy costs a packet of its own: at most `redundancyMaxExtraCopiesLarge` of them.
     const large = f.length > this.config.redundancySmallFragmentBytes;
-    const cap = large ? Math.min(extra, this.config.redundancyMaxExtraCopiesLarge) : extra;
+    const cap = large ? Math.min(extra.large, this.config.redundancyMaxExtraCopiesLarge) : extra.small;
     // Deadline messages (finite expiry) get no proactive copies: media relies on FEC and timely repair (R-PR-3).
     if (f.message.expiresAtMs !== Number.POSITIVE_INFINITY) return false;
     return !f.acked && f.copies < cap && !f.queuedForRetransmit && nowMs - f.lastRealSendMs <= smoothedRttMs;
@@ -114,7 +133,7 @@ export class RedundancyPlanner {
   *candidates(nowMs: number, smoothedRttMs: number): Iterable<OutgoingFragment> {
     this.prune();
     if (!this.copiesAllowed()) return;
-    const extra = this.targetExtraCopies();
+    const extra = this.extraCopies();
     const yielded = this.candidatesList.filter(
       (f) => this.wantsCopy(f, nowMs, smoothedRttMs, extra) && nowMs - f.lastSentMs >= minCopySpacingMs,
     );
@@ -131,7 +150,7 @@ export class RedundancyPlanner {
    */
   copyDueMs(nowMs: number, smoothedRttMs: number, copyDelayMs: number): number | undefined {
     if (!this.copiesAllowed()) return undefined;
-    const extra = this.targetExtraCopies();
+    const extra = this.extraCopies();
     let t: number | undefined;
     for (const f of this.candidatesList) {
       // A small fragment's later copies ride in other packets; only its first copy may need a packet of its own.
