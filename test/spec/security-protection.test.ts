@@ -251,3 +251,27 @@ describe('spec §13.8 stateless reset', () => {
     void server;
   });
 });
+
+describe('spec §13.5 key update', () => {
+  it('R-CRYPTO-7: keys change every keyUpdatePackets packets, flagged by the key phase bit; nothing is lost', () => {
+    const loss = new SeededRandom(5);
+    const { pair, client, server } = ready(32, { limits: { keyUpdatePackets: 16 } });
+    pair.options.drop = () => loss.uint32() % 100 < 10;
+    const got = transfer(pair, client, server, 0, 300, 400);
+    expect(got).toEqual([...Array(300).keys()]);
+    const phases = pair.wire
+      .filter((f) => f.from === clientAddress && typeOf(f) === PacketType.data)
+      .map((f) => decodeHeader(f.bytes))
+      .map((d) => (d.ok ? d.value.header.keyPhase : undefined));
+    const flips = phases.filter((p, i) => i > 0 && p !== phases[i - 1]).length;
+    expect(flips).toBeGreaterThan(10);
+    expect(pair.server.stats.forged + pair.client.stats.forged).toBe(0);
+    // A packet sealed under the current key but flagged with the other phase does not open.
+    client.send(pair.nowMs, testChannel, seqMessage(999));
+    pair.flush();
+    const last = pair.wire.at(-1)!.bytes.slice();
+    last[0]! ^= 0x08;
+    pair.inject(clientAddress, last);
+    expect(pair.server.stats.forged).toBe(1);
+  });
+});

@@ -618,7 +618,7 @@ export class SecureEndpoint {
     const sealed = new Uint8Array(plainParams.length + aeadTagBytes);
     aeadSeal(secrets.helloKey, 0, secrets.transcript, plainParams, sealed, 0);
     return {
-      protector: new PacketProtector(trafficKeys(secrets, sealed, 'server')),
+      protector: new PacketProtector(trafficKeys(secrets, sealed, 'server'), this.limits.keyUpdatePackets),
       params: negotiateParams(localParams, peer.value),
       serverHello: hello(ephemeral.publicKey, sealed),
     };
@@ -644,7 +644,12 @@ export class SecureEndpoint {
       }
       const secrets = handshakeSecrets(client.early, client.sealedParams, message.ephemeralKey, ee);
       paramsBytes = aeadOpen(secrets.helloKey, 0, secrets.transcript, message.params);
-      if (paramsBytes) protector = new PacketProtector(trafficKeys(secrets, message.params, 'client'));
+      if (paramsBytes) {
+        protector = new PacketProtector(
+          trafficKeys(secrets, message.params, 'client'),
+          this.limits.keyUpdatePackets,
+        );
+      }
     }
     const peer = paramsBytes ? decodeTransportParams(paramsBytes) : undefined;
     if (!peer?.ok) {

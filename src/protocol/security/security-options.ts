@@ -1,4 +1,5 @@
 import type { TransportParams } from './handshake-codec.ts';
+import { defaultKeyUpdatePackets } from './packet-protection.ts';
 
 /**
  * How an endpoint protects its connections (spec §13.1). A server holds its static X25519 private key, a client
@@ -49,6 +50,8 @@ export interface SecurityLimits {
   resetsPerSecond: number;
   /** Client packets queued while its handshake runs; more are dropped (the connection retransmits them). */
   maxQueuedBeforeHandshake: number;
+  /** DATA or REPAIR packets sealed under one key before the next key (R-CRYPTO-7). */
+  keyUpdatePackets: number;
 }
 
 /** Defaults of {@link SecurityLimits}. */
@@ -61,6 +64,7 @@ export const defaultSecurityLimits: Readonly<SecurityLimits> = {
   cookieLifetimeMs: 10_000,
   resetsPerSecond: 100,
   maxQueuedBeforeHandshake: 256,
+  keyUpdatePackets: defaultKeyUpdatePackets,
 };
 
 /** Counters of a secure endpoint: every dropped datagram lands in exactly one of them (R-HS-10). */
