@@ -15,6 +15,7 @@ import type {
   ReceivedMessage,
   UnconfirmedMessage,
 } from './connection-events.ts';
+import { copyDatagram } from './datagram-slab.ts';
 import { CloseCode, FerryUsageError } from './errors.ts';
 import { DeliveryRateSampler } from './recovery/delivery-rate.ts';
 import { LossDetection } from './recovery/loss-detection.ts';
@@ -804,7 +805,7 @@ export class Connection {
     if (last && last.type === 'message') last.lengthPresent = false; // R-FRAME-14: the last may omit it
     let at = encodeHeader(header, this.buffer, 0);
     for (const frame of frames) at = encodeFrame(frame, this.buffer, at);
-    const bytes = this.buffer.slice(0, at);
+    const bytes = copyDatagram(this.buffer.subarray(0, at)); // a view into a shared slab, not a backing store each
     if (this.trace) this.traceSent(nowMs, header.packetNumber, at, frames, purpose);
 
     const appLimited = !this.hasDataToSend();

@@ -12,6 +12,12 @@ export interface LossTolerantOptions {
 const startupGain = 2.885;
 /** Window = this × the cruising rate × min RTT, plus a few packets for ACK aggregation. */
 const cwndGain = 2;
+/**
+ * Shortest RTT the window is sized for (ms), RFC 9002's timer granularity: below it the RTT is host scheduling
+ * (ACKs come once per event-loop turn), and a window of a 0.1 ms loopback BDP (≈ 11 packets) starves the sender
+ * between turns (issue 7). Paths of 1 ms and more are unaffected.
+ */
+const minWindowRttMs = 1;
 /** RTT samples in a row above the queueing threshold that end STARTUP (R-CC-5). */
 const startupQueuedSamples = 8;
 /** A round with fewer RTT samples than this is sparse: all of them may be delayed ACKs (R-CC-5). */
@@ -120,13 +126,13 @@ export class LossTolerant implements CongestionController {
     return this.mode === 'cruise' ? this.cruiseRateBytesPerSec : this.bottleneckBandwidthBytesPerSec;
   }
 
-  private bdpBytes(rate: number): number {
+  private bdpBytes(rate: number, rttMs = this.minRttMs): number {
     if (rate === 0 || !Number.isFinite(this.minRttMs)) return 0;
-    return (rate * this.minRttMs) / 1000;
+    return (rate * rttMs) / 1000;
   }
 
   get congestionWindowBytes(): number {
-    const bdp = this.bdpBytes(this.modelRate());
+    const bdp = this.bdpBytes(this.modelRate(), Math.max(this.minRttMs, minWindowRttMs));
     if (bdp === 0) return this.initialWindowBytes;
     const gain = this.mode === 'startup' ? startupGain : cwndGain;
     const window = gain * bdp + 3 * this.maxDatagramBytes;
