@@ -3,8 +3,12 @@ import { Duplex, type DuplexOptions } from 'node:stream';
 import type { ReceivedMessage } from '../protocol/connection-events.ts';
 import { FerryUsageError } from '../protocol/errors.ts';
 
-/** Reliability of a channel in the Node API (spec §7.1); deadline and unreliable modes arrive with spec §12. */
-export type FerryChannelMode = 'reliable-ordered' | 'reliable-unordered';
+/**
+ * Reliability of a channel in the Node API (spec §7.1, §12.1): every message exactly once in order or as it
+ * completes; `deadline`: retransmitted only while it can still arrive within its deadline; `unreliable`: never
+ * retransmitted.
+ */
+export type FerryChannelMode = 'reliable-ordered' | 'reliable-unordered' | 'deadline' | 'unreliable';
 
 /** Settles the two stages of one send: accepted by the core (or not), then confirmed by the peer (or not). */
 export interface SendRequest {

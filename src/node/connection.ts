@@ -8,7 +8,7 @@ import type { TransportParams } from '../protocol/security/handshake-codec.ts';
 import type { SecureEndpointEvent } from '../protocol/security/secure-endpoint.ts';
 import { type ChannelHost, FerryChannel, type FerryChannelMode, type SendRequest } from './channel.ts';
 import { clockMs } from './clock.ts';
-import { FerryClosedError, type FerryClosedReason, FerryOptionsError } from './errors.ts';
+import { FerryClosedError, type FerryClosedReason, FerryExpiredError, FerryOptionsError } from './errors.ts';
 import type { ConnectionSink, UdpEndpoint } from './udp-endpoint.ts';
 
 /** A message handed to `send` that the peer never confirmed. */
@@ -57,6 +57,14 @@ export interface OpenChannelOptions {
    * Opening an id already open returns the same channel, so both sides may open a well-known id.
    */
   id?: number;
+  /**
+   * Deadline and unreliable channels: lifetime of each message sent (ms) from `send` (R-PR-1); a message not
+   * delivered by then is abandoned and its `send` rejects with `FerryExpiredError`. Default for deadline
+   * channels: `config.defaultDeadlineMs`.
+   */
+  deadlineMs?: number;
+  /** Deadline and unreliable channels: drop a received message that completes after a newer one (R-PR-7). */
+  sequenced?: boolean;
 }
 
 /** Options of {@link FerryConnection.close}. */
@@ -72,7 +80,15 @@ export interface CloseOptions {
 const modeNames: Record<FerryChannelMode, ChannelMode> = {
   'reliable-ordered': ChannelMode.reliableOrdered,
   'reliable-unordered': ChannelMode.reliableUnordered,
+  deadline: ChannelMode.deadline,
+  unreliable: ChannelMode.unreliable,
 };
+const modeOfId: readonly FerryChannelMode[] = [
+  'reliable-ordered',
+  'reliable-unordered',
+  'deadline',
+  'unreliable',
+];
 
 /**
  * A Ferry connection over a {@link UdpEndpoint}: channels, delivery receipts, stats and graceful close.
@@ -156,6 +172,13 @@ export class FerryConnection extends EventEmitter implements ChannelHost {
       while (this.channels.has(id));
     } else if (!Number.isSafeInteger(id) || id < 0 || id % 4 !== mode) {
       throw new FerryUsageError('invalid-channel', `channel id ${id} is not a ${options.mode} channel id`);
+    }
+    if (options.deadlineMs !== undefined || options.sequenced !== undefined) {
+      // spec §12.1: throws FerryUsageError for reliable channels or a negative deadline
+      const settings: { deadlineMs?: number; sequenced?: boolean } = {};
+      if (options.deadlineMs !== undefined) settings.deadlineMs = options.deadlineMs;
+      if (options.sequenced !== undefined) settings.sequenced = options.sequenced;
+      this.core.configureChannel(id, settings);
     }
     return this.channelFor(id);
   }
@@ -287,7 +310,7 @@ export class FerryConnection extends EventEmitter implements ChannelHost {
   private channelFor(id: number, announce = false): FerryChannel {
     let channel = this.channels.get(id);
     if (!channel) {
-      const mode: FerryChannelMode = id % 4 === 0 ? 'reliable-ordered' : 'reliable-unordered';
+      const mode = modeOfId[id % 4]!;
       channel = new FerryChannel(this, id, mode);
       this.channels.set(id, channel);
       if (announce) this.emit('channel', channel);
@@ -337,6 +360,15 @@ export class FerryConnection extends EventEmitter implements ChannelHost {
         if (request) {
           channel?.pending.delete(event.messageId);
           request.resolve();
+        }
+        break;
+      }
+      case 'expired': {
+        const channel = this.channels.get(event.channelId);
+        const request = channel?.pending.get(event.messageId);
+        if (request) {
+          channel?.pending.delete(event.messageId);
+          request.reject(new FerryExpiredError(event.channelId, event.messageId));
         }
         break;
       }

@@ -43,3 +43,19 @@ export class FerryOptionsError extends Error {
     super(message);
   }
 }
+
+/**
+ * A message of a deadline or unreliable channel that the sender gave up on (spec §12.1, R-PR-2): its deadline
+ * passed or, on an unreliable channel, a fragment was lost. The peer will not receive it.
+ */
+export class FerryExpiredError extends Error {
+  override name = 'FerryExpiredError';
+  constructor(
+    /** Channel of the message. */
+    readonly channelId: number,
+    /** Core message id. */
+    readonly messageId: number,
+  ) {
+    super(`message ${messageId} on channel ${channelId} expired before delivery`);
+  }
+}
