@@ -74,7 +74,12 @@ export {
 } from './node/connection.ts';
 export { CryptoRandom } from './node/crypto-random.ts';
 export { type FerryKeyPair, generateKeyPair, generatePsk, publicKeyOf } from './node/keys.ts';
-export { FerryClosedError, type FerryClosedReason, FerryOptionsError } from './node/errors.ts';
+export {
+  FerryClosedError,
+  type FerryClosedReason,
+  FerryExpiredError,
+  FerryOptionsError,
+} from './node/errors.ts';
 export {
   ImpairmentRelay,
   type ImpairmentRelayOptions,
