@@ -59,7 +59,7 @@ export interface ConnectionConfig {
   redundancyMaxExtraCopies: number;
   /** Most extra copies of one large fragment (each costs a packet), R-LOSS-8. */
   redundancyMaxExtraCopiesLarge: number;
-  /** Residual loss redundancy aims for (small fragments: a quarter of it), from the measured loss, R-LOSS-8. */
+  /** Residual loss redundancy aims for (small fragments: half of it), from the measured loss, R-LOSS-8. */
   redundancyTargetResidualLoss: number;
   /** A fresh small fragment's first copy goes out in its own packet after at most this long (ms), R-LOSS-11. */
   redundancyCopyDelayMs: number;
@@ -96,7 +96,7 @@ export const defaultConnectionConfig: Readonly<ConnectionConfig> = {
   redundancySmallFragmentBytes: 256,
   redundancyMaxExtraCopies: 3,
   redundancyMaxExtraCopiesLarge: 2,
-  redundancyTargetResidualLoss: 0.02,
+  redundancyTargetResidualLoss: 0.01,
   redundancyBudgetRatio: 4,
   redundancyCopyDelayMs: 5,
 };

@@ -8,7 +8,7 @@ const initialLossEstimate = 0.1;
 /** Copies of one fragment are at least this far apart (ms), so one short burst does not take them all. */
 const minCopySpacingMs = 2;
 /** Small fragments aim at this fraction of the residual-loss target (their copies are cheap), R-LOSS-8. */
-const smallResidualFactor = 1 / 4;
+const smallResidualFactor = 1 / 2;
 /** Most fragments tracked as candidates. */
 const maxCandidates = 256;
 
@@ -36,8 +36,8 @@ export class RedundancyPlanner {
 
   /**
    * Extra copies a fragment gets at the current loss estimate (R-LOSS-8): enough that all its transmissions are
-   * lost with probability below the residual target — `redundancyTargetResidualLoss` for large fragments, a
-   * quarter of it for small ones, whose copies ride in spare room and cost a fraction of a packet.
+   * lost with probability below the residual target — `redundancyTargetResidualLoss` for large fragments, half
+   * of it for small ones, whose copies ride in spare room and cost a fraction of a packet.
    */
   targetExtraCopies(small = false): number {
     const p = Math.min(Math.max(this.lossEstimate, 0.001), 0.9);
