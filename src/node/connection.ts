@@ -319,6 +319,13 @@ export class FerryConnection extends EventEmitter implements ChannelHost {
   }
 
   private trySend(request: SendRequest): boolean {
+    const limit = this.parameters?.maxMessageBytes;
+    if (limit !== undefined && request.data.length > limit) {
+      // R-HS-6: the peer announced a smaller limit than ours; it would drop the message.
+      const message = `message of ${request.data.length} bytes exceeds the negotiated maxMessageBytes ${limit}`;
+      this.refuse(request, new FerryUsageError('message-too-large', message));
+      return true;
+    }
     try {
       request.messageId = this.core.send(clockMs(), request.channel.id, request.data);
     } catch (error) {

@@ -102,6 +102,12 @@ describe('secure handshake over loopback', () => {
     const served = await within(2_000, 'server side', accepted);
     expect(client.parameters?.maxMessageBytes).toBe(100_000);
     expect(served.parameters?.maxMessageBytes).toBe(100_000);
+    // R-HS-6: the client's own limit is larger, but a message over the negotiated one is refused locally.
+    const channel = client.openChannel({ mode: 'reliable-ordered' });
+    await expect(channel.send(new Uint8Array(100_001))).rejects.toMatchObject({
+      reason: 'message-too-large',
+    });
+    await within(2_000, 'at the limit', channel.send(new Uint8Array(100_000)));
     expect(server.stats().retriesSent).toBe(1);
     expect(server.stats().handshakesCompleted).toBe(1);
 
