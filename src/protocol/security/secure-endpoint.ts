@@ -57,9 +57,13 @@ import {
 
 /** What a secure endpoint drives inside it: an {@link Endpoint}, or a FEC layer over one (`FecEndpoint`). */
 export interface EndpointDriver {
+  /** Takes one authenticated plaintext datagram (header + body). */
   handleDatagram(nowMs: number, from: string, bytes: Uint8Array): unknown;
+  /** The next plaintext datagram to protect and send. */
   pollTransmit(nowMs: number): EndpointTransmit | undefined;
+  /** The inner layers' earliest deadline. */
   nextTimeout(): number | undefined;
+  /** Fires the inner layers' due timers. */
   handleTimeout(nowMs: number): void;
 }
 
