@@ -73,7 +73,6 @@ export {
   type UnconfirmedSend,
 } from './node/connection.ts';
 export { CryptoRandom } from './node/crypto-random.ts';
-export { type FerryKeyPair, generateKeyPair, generatePsk, publicKeyOf } from './node/keys.ts';
 export {
   FerryClosedError,
   type FerryClosedReason,
@@ -86,6 +85,7 @@ export {
   type ImpairmentRelayStats,
   type RelayDirectionStats,
 } from './node/impairment-relay.ts';
+export { type FerryKeyPair, generateKeyPair, generatePsk, publicKeyOf } from './node/keys.ts';
 export { FerryServer, type ServerCloseOptions } from './node/server.ts';
 export {
   type ConnectionSink,
@@ -128,6 +128,7 @@ export {
 } from './protocol/endpoint.ts';
 export { CloseCode, FerryUsageError } from './protocol/errors.ts';
 export type { RandomSource } from './protocol/random.ts';
+export type { DeliverySnapshot, RateSample } from './protocol/recovery/delivery-rate.ts';
 // Security layer (spec §13).
 export { ferryVersion, type TransportParams } from './protocol/security/handshake-codec.ts';
 export { protectionOverheadBytes } from './protocol/security/packet-protection.ts';
@@ -143,7 +144,6 @@ export {
   type SecurityLimits,
   type SecuritySettings,
 } from './protocol/security/security-options.ts';
-export type { DeliverySnapshot, RateSample } from './protocol/recovery/delivery-rate.ts';
 // Event trace (spec §15).
 export {
   congestionStateOf,

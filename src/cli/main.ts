@@ -1,5 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
+import type { TraceSinks } from '../protocol/trace.ts';
 import { UsageError } from './errors.ts';
 import { flatten, formatValue, renderTable } from './format.ts';
 import { type BenchArgs, parseBenchArgs, sweepableFlags } from './options.ts';
@@ -7,7 +8,6 @@ import { plotSpec, renderSvg } from './plot.ts';
 import { createProgress } from './progress.ts';
 import { type Protocol, unavailableReason } from './protocols.ts';
 import { RealRunError, realPeerNote, realRunNote, realUnavailableReason, runWith } from './real/index.ts';
-import type { TraceSinks } from '../protocol/trace.ts';
 import type { Scenario, ScenarioOptions, ScenarioResult } from './scenario.ts';
 import { findScenario, scenarios } from './scenarios/index.ts';
 import { runSummary } from './summary.ts';

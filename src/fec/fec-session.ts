@@ -17,6 +17,7 @@ import {
 /** One bit per class, so a block's sources can carry the union of their classes. */
 const classBits: Readonly<Record<FecClass, number>> = { bulk: 1, interactive: 2, media: 4 };
 const fecClassNames: readonly FecClass[] = ['bulk', 'interactive', 'media'];
+
 import { ReedSolomonCodec } from './reed-solomon.ts';
 
 /** Settings of the FEC layer of one connection (spec §11). Everything is optional. */

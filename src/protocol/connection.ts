@@ -21,6 +21,13 @@ import { DeliveryRateSampler } from './recovery/delivery-rate.ts';
 import { LossDetection } from './recovery/loss-detection.ts';
 import { RedundancyPlanner } from './recovery/redundancy.ts';
 import type { SentPacket } from './recovery/sent-packet.ts';
+import {
+  ConnectionTracer,
+  congestionStateOf,
+  type TracePacketData,
+  type TraceSink,
+  traceFrames,
+} from './trace.ts';
 import type { Frame, MessageFrame } from './wire/frame-types.ts';
 import { type PacketHeader, PacketType } from './wire/header.ts';
 import {
@@ -31,13 +38,6 @@ import {
   encodeHeader,
   headerLength,
 } from './wire/index.ts';
-import {
-  ConnectionTracer,
-  congestionStateOf,
-  type TracePacketData,
-  type TraceSink,
-  traceFrames,
-} from './trace.ts';
 
 /** Retransmittable content of a sent packet other than message fragments. */
 type ControlRecord =
@@ -972,7 +972,8 @@ export class Connection {
       channel.onFirstSend(fragment);
       // A reliable message is charged in full when it starts (R-LIMIT-1): concurrent starts on many channels can
       // then never make the receiver buffer more than its window plus one message, so its hard cap never bites.
-      if (!channel.partial && fragment.offset === 0) this.connectionSentPosition += fragment.message.data.length;
+      if (!channel.partial && fragment.offset === 0)
+        this.connectionSentPosition += fragment.message.data.length;
       this.noteSent(nowMs, fragment);
       // Unreliable fragments are never repaired (R-PR-3); deadline ones get the thin-stream timer, not copies.
       if (channel.repairs) this.redundancy.onFirstSent(fragment);

@@ -39,7 +39,7 @@ function repairsFor(packets: number[][], options: FecOptions): number {
     channelClass: (id) => classes[id],
     ...options,
   });
-  packets.forEach((channels, pn) => session.onTransmit(0, packet(pn, channels)));
+  for (const [pn, channels] of packets.entries()) session.onTransmit(0, packet(pn, channels));
   let repairs = 0;
   for (let r = session.pollRepair(10); r; r = session.pollRepair(10)) {
     expect(decodeRepairPacket(r).ok).toBe(true);
