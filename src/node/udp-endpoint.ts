@@ -112,6 +112,11 @@ export class UdpEndpoint extends EventEmitter {
   private again = false;
   private driveScheduled = false;
   private closed = false;
+  /** A client's own socket is connected to its one peer once it sends: Node then skips its per-datagram lookup. */
+  private readonly connectsSocket: boolean;
+  /** The peer address the socket is connected to, if any; `connecting` while `connect` is under way. */
+  private connectedTo: string | undefined;
+  private connecting = false;
   private lastTo = '';
   private lastHost = '';
   private lastPort = 0;
@@ -144,6 +149,7 @@ export class UdpEndpoint extends EventEmitter {
     });
     this.socket = socket;
     this.ownsSocket = ownsSocket;
+    this.connectsSocket = !options.acceptConnections;
     this.listenOn(socket);
   }
 
@@ -195,6 +201,8 @@ export class UdpEndpoint extends EventEmitter {
    * closed if the endpoint created it; connections continue, as the peer follows the connection id (spec §3).
    */
   replaceSocket(socket: Socket, owned: boolean): void {
+    this.connectedTo = undefined;
+    this.connecting = false;
     this.unlistenOn(this.socket);
     if (this.ownsSocket) closeQuietly(this.socket);
     this.socket = socket;
@@ -360,11 +368,36 @@ export class UdpEndpoint extends EventEmitter {
     this.counters.datagramsSent++;
     this.counters.bytesSent += t.bytes.length;
     try {
+      if (this.connectedTo === t.to) {
+        this.socket.send(t.bytes, this.onSent);
+        return;
+      }
+      if (this.connectedTo !== undefined) {
+        this.socket.disconnect(); // the peer moved: back to addressed sends
+        this.connectedTo = undefined;
+      }
       this.socket.send(t.bytes, this.lastPort, this.lastHost, this.onSent);
+      this.connectToPeer(t.to);
     } catch (error) {
       // A closed socket or a bad argument throws synchronously: count it like an asynchronous failure.
       this.onSent(error instanceof Error ? error : new Error(String(error)));
     }
+  }
+
+  /**
+   * Connects a client's own socket to `to` (issue 7): a connected socket sends without Node's address lookup per
+   * datagram (≈ 1.5 µs each on loopback) and receives only from its peer. Sends before the connect completes go
+   * addressed; a host's socket (embedding) is never connected.
+   */
+  private connectToPeer(to: string): void {
+    if (!this.connectsSocket || !this.ownsSocket || this.connecting) return;
+    const socket = this.socket;
+    this.connecting = true;
+    socket.connect(this.lastPort, this.lastHost, () => {
+      if (this.socket !== socket) return;
+      this.connecting = false;
+      this.connectedTo = to;
+    });
   }
 
   private listenOn(socket: Socket): void {
