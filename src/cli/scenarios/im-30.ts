@@ -5,6 +5,7 @@ import type { TraceSinks } from '../../protocol/trace.ts';
 import type { LinkProfile } from '../../sim/link.ts';
 import type { Scenario, ScenarioOptions, ScenarioResult } from '../scenario.ts';
 import { profileConfig } from '../validate-profiles.ts';
+import { jitteredLink, pathParams } from './path-params.ts';
 import { quantile, round } from './stats.ts';
 
 /** Parameters of one im-30 run (scenarios.md "im-30"). */
@@ -30,14 +31,7 @@ export interface Im30Params {
 /** Resolves scenario options into im-30 parameters. */
 export function im30Params(options: ScenarioOptions): Im30Params {
   return {
-    seed: options.seed,
-    lossPercent: options.lossPercent ?? 30,
-    lossModel: options.lossModel ?? 'bernoulli',
-    burst: options.burst ?? 3,
-    delayMs: options.delayMs ?? (options.rttMs !== undefined ? options.rttMs / 2 : 40),
-    jitterMs: options.jitterMs ?? 10,
-    rateMbps: options.rateMbps ?? 5,
-    queueBytes: 64 * 1024,
+    ...pathParams(options, { burst: 3, delayMs: 40, jitterMs: 10, rateMbps: 5, queueBytes: 64 * 1024 }),
     messagesPerSecond: 20,
     minMessageBytes: 16,
     maxMessageBytes: 16 * 1024,
@@ -57,16 +51,7 @@ interface Tracker {
 
 /** One direction of the im-30 path: loss, jitter with reordering, bottleneck, drop-tail queue. */
 export function im30Link(params: Im30Params): LinkProfile {
-  return {
-    lossPercent: params.lossPercent,
-    lossModel: params.lossModel,
-    burst: params.burst,
-    delayMs: params.delayMs,
-    jitterMs: params.jitterMs,
-    fifo: false,
-    rateMbps: params.rateMbps,
-    queueBytes: params.queueBytes,
-  };
+  return jitteredLink(params);
 }
 
 /**

@@ -10,6 +10,7 @@ import type { LinkProfile } from '../../sim/link.ts';
 import type { Scenario, ScenarioOptions, ScenarioResult } from '../scenario.ts';
 import { MediaTrace } from '../trace/media-trace.ts';
 import { profileConfig } from '../validate-profiles.ts';
+import { jitteredLink, pathParams } from './path-params.ts';
 import { quantile, round } from './stats.ts';
 
 /** How lost media is repaired: FEC then retransmission inside the deadline, retransmission only, or FEC only. */
@@ -50,14 +51,7 @@ export interface Media30Params {
 /** Resolves scenario options into media-30 parameters. */
 export function media30Params(options: ScenarioOptions): Media30Params {
   return {
-    seed: options.seed,
-    lossPercent: options.lossPercent ?? 30,
-    lossModel: options.lossModel ?? 'bernoulli',
-    burst: options.burst ?? 4,
-    delayMs: options.delayMs ?? (options.rttMs !== undefined ? options.rttMs / 2 : 50),
-    jitterMs: options.jitterMs ?? 15,
-    rateMbps: options.rateMbps ?? 10,
-    queueBytes: 128 * 1024,
+    ...pathParams(options, { burst: 4, delayMs: 50, jitterMs: 15, rateMbps: 10, queueBytes: 128 * 1024 }),
     durationS: options.durationS ?? (options.quick ? 20 : 120),
     profile: options.profile ?? 'default',
     repair: options.fec === false ? 'arq-only' : 'hybrid',
@@ -73,16 +67,7 @@ export function media30Params(options: ScenarioOptions): Media30Params {
 
 /** One direction of the media-30 path: loss, 50 ± 15 ms with reordering, 10 Mbit/s, 128 KiB drop-tail queue. */
 export function media30Link(params: Media30Params): LinkProfile {
-  return {
-    lossPercent: params.lossPercent,
-    lossModel: params.lossModel,
-    burst: params.burst,
-    delayMs: params.delayMs,
-    jitterMs: params.jitterMs,
-    fifo: false,
-    rateMbps: params.rateMbps,
-    queueBytes: params.queueBytes,
-  };
+  return jitteredLink(params);
 }
 
 /** The two streams: audio frames of fixed size; video P-frames sized so keyframes included the bitrate holds. */
