@@ -112,7 +112,7 @@ export class UdpEndpoint extends EventEmitter {
   private again = false;
   private driveScheduled = false;
   private closed = false;
-  /** A client's own socket is connected to its one peer once it sends: Node then skips its per-datagram lookup. */
+  /** A client's own socket is connected to its one peer (see `connectToPeer`): Node then skips a lookup per send. */
   private readonly connectsSocket: boolean;
   /** The peer address the socket is connected to, if any; `connecting` while `connect` is under way. */
   private connectedTo: string | undefined;
@@ -259,6 +259,7 @@ export class UdpEndpoint extends EventEmitter {
     this.counters.bytesReceived += bytes.length;
     const from = formatAddress(rinfo.address, rinfo.port);
     this.core.handleDatagram(clockMs(), from, bytes);
+    if (from === this.lastTo && this.connectedTo === undefined) this.connectToPeer(from);
     this.driveAfterReads();
   };
 
@@ -377,7 +378,6 @@ export class UdpEndpoint extends EventEmitter {
         this.connectedTo = undefined;
       }
       this.socket.send(t.bytes, this.lastPort, this.lastHost, this.onSent);
-      this.connectToPeer(t.to);
     } catch (error) {
       // A closed socket or a bad argument throws synchronously: count it like an asynchronous failure.
       this.onSent(error instanceof Error ? error : new Error(String(error)));
@@ -385,9 +385,10 @@ export class UdpEndpoint extends EventEmitter {
   }
 
   /**
-   * Connects a client's own socket to `to` (issue 7): a connected socket sends without Node's address lookup per
-   * datagram (≈ 1.5 µs each on loopback) and receives only from its peer. Sends before the connect completes go
-   * addressed; a host's socket (embedding) is never connected.
+   * Connects a client's own socket to `to` (issue 7), once a datagram came back from the very address it sends to
+   * (a multi-homed server may answer from another one; then the socket stays unconnected). A connected socket
+   * sends without Node's address lookup per datagram (≈ 1.5 µs each on loopback) and receives only from its
+   * peer. Sends before the connect completes go addressed; a host's socket (embedding) is never connected.
    */
   private connectToPeer(to: string): void {
     if (!this.connectsSocket || !this.ownsSocket || this.connecting) return;
