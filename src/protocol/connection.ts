@@ -1155,15 +1155,10 @@ export class Connection {
    */
   private canStillArrive(nowMs: number, fragment: OutgoingFragment): boolean {
     const message = fragment.message;
-    if (
-      message.expiresAtMs === Number.POSITIVE_INFINITY &&
-      channelModeOf(message.channelId) !== ChannelMode.unreliable
-    ) {
-      return true;
-    }
     if (channelModeOf(message.channelId) === ChannelMode.unreliable) return false;
-    return nowMs + this.loss.rtt.smoothedRttMs / 2 < message.expiresAtMs;
+    return nowMs + this.loss.rtt.smoothedRttMs / 2 < message.expiresAtMs; // always true on reliable channels (∞)
   }
+
 
   private abandonMessageOf(fragment: OutgoingFragment): void {
     const channel = this.sendChannels.get(fragment.message.channelId);
