@@ -25,6 +25,10 @@ export class FecEndpoint {
   readonly #endpoint: Endpoint;
   readonly #options: FecOptions;
   readonly #entries = new Map<string, Entry>();
+  /** Layers that may have an open block or repairs waiting: only these are polled and timed. */
+  readonly #pending = new Set<Entry>();
+  /** Walks the layers one step per poll, dropping those of closed connections (amortised O(1)). */
+  #sweep: Iterator<[string, Entry]> | undefined;
   /** Counters since creation. */
   readonly stats: FecEndpointStats = { unroutableRepairs: 0 };
 
@@ -55,8 +59,8 @@ export class FecEndpoint {
         this.stats.unroutableRepairs++;
         return;
       }
-      this.#endpoint.handleDatagram(nowMs, from, bytes); // may open the connection
-      entry = this.#attach(key);
+      const connection = this.#endpoint.handleDatagram(nowMs, from, bytes); // may open the connection
+      entry = connection && this.#attach(key, connection);
       if (entry === undefined) return;
       entry.session.onReceive(nowMs, bytes);
       return;
@@ -74,24 +78,29 @@ export class FecEndpoint {
 
   /** A due REPAIR packet of any connection first, else the endpoint's next datagram (fed to its FEC layer). */
   pollTransmit(nowMs: number): EndpointTransmit | undefined {
-    for (const [key, entry] of this.#entries) {
-      if (entry.connection.state === 'closed') {
-        this.#entries.delete(key);
-        continue;
+    this.#sweepOne();
+    for (const entry of this.#pending) {
+      if (entry.remote !== undefined && entry.connection.state !== 'closed') {
+        const repair = entry.session.pollRepair(nowMs);
+        if (repair !== undefined) return { to: entry.remote, bytes: repair };
+        if (entry.session.nextTimeout() !== undefined) continue;
       }
-      if (entry.remote === undefined) continue;
-      const repair = entry.session.pollRepair(nowMs);
-      if (repair !== undefined) return { to: entry.remote, bytes: repair };
+      this.#pending.delete(entry);
     }
     const transmit = this.#endpoint.pollTransmit(nowMs);
     if (transmit === undefined) return undefined;
     const decoded = decodeHeader(transmit.bytes);
     if (decoded.ok) {
       const key = keyOf(decoded.value.header.connectionId);
-      const entry = this.#entries.get(key) ?? this.#attach(key);
+      let entry = this.#entries.get(key);
+      if (entry === undefined) {
+        const connection = this.#endpoint.connectionFor(decoded.value.header.connectionId);
+        entry = connection && this.#attach(key, connection);
+      }
       if (entry !== undefined) {
         entry.remote = transmit.to;
         entry.session.onTransmit(nowMs, transmit.bytes);
+        this.#pending.add(entry);
         entry.session.onConnectionStats(entry.connection.stats);
       }
     }
@@ -101,7 +110,7 @@ export class FecEndpoint {
   /** The earliest of the endpoint's deadline and every open block's repair deadline. */
   nextTimeout(): number | undefined {
     let t = this.#endpoint.nextTimeout();
-    for (const entry of this.#entries.values()) {
+    for (const entry of this.#pending) {
       if (entry.connection.state === 'closed') continue;
       const fec = entry.session.nextTimeout();
       if (fec !== undefined && (t === undefined || fec < t)) t = fec;
@@ -109,10 +118,23 @@ export class FecEndpoint {
     return t;
   }
 
-  /** Creates the FEC layer of the endpoint's connection with this id key, if there is one. */
-  #attach(key: string): Entry | undefined {
-    const connection = this.#endpoint.connections.find((c) => keyOf(c.connectionId) === key);
-    if (connection === undefined || connection.state === 'closed') return undefined;
+  #sweepOne(): void {
+    this.#sweep ??= this.#entries.entries();
+    const next = this.#sweep.next();
+    if (next.done) {
+      this.#sweep = undefined;
+      return;
+    }
+    const [key, entry] = next.value;
+    if (entry.connection.state === 'closed') {
+      this.#entries.delete(key);
+      this.#pending.delete(entry);
+    }
+  }
+
+  /** Creates the FEC layer of `connection` (whose id has this key), unless it is closed. */
+  #attach(key: string, connection: Connection): Entry | undefined {
+    if (connection.state === 'closed') return undefined;
     const pathBytes =
       connection.config.maxDatagramBytes + (this.#options.reserveBytes ?? fecDefaultReserveBytes);
     const entry: Entry = {

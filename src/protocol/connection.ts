@@ -113,6 +113,12 @@ export interface ConnectionOptions {
   congestionController?: CongestionController;
   /** Receives this connection's trace events (spec §15); without it nothing is traced, at no cost. */
   trace?: TraceSink;
+  /**
+   * Called after every application call that may give the connection something to send or change its deadline
+   * (`send`, `receive`, `close`, `ping`, `configureChannel`), so a driver of many connections polls only the
+   * ones that were touched (the endpoint sets it).
+   */
+  onWake?: (connection: Connection) => void;
 }
 
 /** Space reserved in every packet for the ACK frame when data shares the packet. */
@@ -167,6 +173,7 @@ export class Connection {
   private readonly delivery = new DeliveryRateSampler();
   /** Tracing state (spec §15), only when a sink was given. */
   private readonly trace: ConnectionTracer | undefined;
+  private readonly onWake: ((connection: Connection) => void) | undefined;
   private readonly sendChannels = new Map<number, SendChannel>();
   private readonly receiveChannels = new Map<number, ReceiveChannel>();
   /** Round-robin order of send channels for new data (no head-of-line blocking between channels). */
@@ -238,6 +245,7 @@ export class Connection {
     this.pacer = new Pacer(10 * c.maxDatagramBytes);
     this.redundancy = new RedundancyPlanner(c);
     this.trace = options.trace ? new ConnectionTracer(options.trace) : undefined;
+    this.onWake = options.onWake;
     if (this.trace) this.trace.congestionState(nowMs, congestionStateOf(this.cc));
     const header = headerLength({
       type: PacketType.data,
@@ -299,6 +307,7 @@ export class Connection {
     const message = channel.enqueue(nowMs, data, this.fragmentBytes, expiresAtMs);
     this.sendBufferedBytes += data.length;
     this.stats.messagesSent++;
+    this.onWake?.(this);
     return message.messageId;
   }
 
@@ -333,6 +342,7 @@ export class Connection {
       }
     }
     this.channelOptions.set(channelId, { ...this.channelOptions.get(channelId), ...options });
+    this.onWake?.(this);
   }
 
   /** Whether `bytes` more can be queued without backpressure. */
@@ -353,6 +363,13 @@ export class Connection {
    * credit (spec §8), so a slow reader slows the sender instead of growing buffers.
    */
   receive(channelId?: number): ReceivedMessage | undefined {
+    const message = this.takeNext(channelId);
+    // Taking a message may free credit to advertise (spec §8).
+    if (message) this.onWake?.(this);
+    return message;
+  }
+
+  private takeNext(channelId: number | undefined): ReceivedMessage | undefined {
     if (channelId !== undefined) return this.takeFrom(channelId);
     while (this.readable.length > 0) {
       const id = this.readable[0]!;
@@ -395,6 +412,7 @@ export class Connection {
   /** Asks the peer for an acknowledgement (a PING, R-FRAME-3): a liveness check or a path probe. */
   ping(): void {
     if (this.state === 'open' || this.state === 'closing') this.pingPending = true;
+    this.onWake?.(this);
   }
 
   /** The next application event, or undefined. */
@@ -415,6 +433,7 @@ export class Connection {
    */
   close(nowMs: number, options: { code?: number; reason?: string; graceful?: boolean } = {}): void {
     if (this.state !== 'open') return;
+    this.onWake?.(this);
     const code = options.code ?? CloseCode.noError;
     const reason = options.reason ?? '';
     this.closeInitiator = 'local';

@@ -1,5 +1,6 @@
 import { Connection } from './connection.ts';
 import type { ConnectionConfig } from './connection-config.ts';
+import { EventQueue, type QueueItem } from './event-queue.ts';
 import type { RandomSource } from './random.ts';
 import type { TraceSink } from './trace.ts';
 import { decodeHeader } from './wire/header.ts';
@@ -40,6 +41,14 @@ export interface EndpointStats {
 interface Entry {
   connection: Connection;
   remote: string;
+  key: string;
+  /** The deadline last queued for it (undefined: none queued); older queue items for it are stale. */
+  deadlineMs: number | undefined;
+}
+
+/** A connection's deadline in the endpoint's timer queue. */
+interface TimerItem extends QueueItem {
+  entry: Entry;
 }
 
 /**
@@ -52,9 +61,14 @@ interface Entry {
  */
 export class Endpoint {
   private readonly entries = new Map<string, Entry>();
-  private list: Entry[] | undefined;
+  /**
+   * Connections touched since they last had nothing to send: a datagram, a timer or an application call
+   * (`onWake`). Only these are polled, so the cost per datagram does not grow with idle connections.
+   */
+  private readonly active = new Set<Entry>();
+  /** Each idle connection's deadline (lazily invalidated: an item whose time is not its entry's is stale). */
+  private timers = new EventQueue<TimerItem>();
   private readonly events: EndpointEvent[] = [];
-  private pollCursor = 0;
   readonly stats: EndpointStats = { malformed: 0, unroutable: 0 };
   private readonly connectionIdLength: 4 | 8 | 16;
   private readonly maxConnections: number;
@@ -71,14 +85,7 @@ export class Endpoint {
       id = new Uint8Array(this.connectionIdLength);
       this.options.random.fill(id);
     } while (this.entries.has(keyOf(id)));
-    const connection = new Connection(nowMs, {
-      role: 'client',
-      connectionId: id,
-      config: this.options.config,
-      trace: this.options.trace,
-    });
-    this.entries.set(keyOf(id), { connection, remote });
-    return connection;
+    return this.add(nowMs, 'client', id, remote).connection;
   }
 
   /**
@@ -91,13 +98,7 @@ export class Endpoint {
     if (this.entries.has(key) || this.entries.size >= this.maxConnections || connectionId.length === 0) {
       return undefined;
     }
-    const connection = new Connection(nowMs, {
-      role: 'server',
-      connectionId: connectionId.slice(),
-      config: this.options.config,
-      trace: this.options.trace,
-    });
-    this.entries.set(key, { connection, remote });
+    const { connection } = this.add(nowMs, 'server', connectionId.slice(), remote);
     this.events.push({ type: 'connection', connection, remote });
     return connection;
   }
@@ -110,6 +111,11 @@ export class Endpoint {
   /** The next endpoint event (new incoming connections). */
   pollEvent(): EndpointEvent | undefined {
     return this.events.shift();
+  }
+
+  /** The connection with this connection id, if the endpoint holds it. */
+  connectionFor(connectionId: Uint8Array): Connection | undefined {
+    return this.entries.get(keyOf(connectionId))?.connection;
   }
 
   /** Live connections. */
@@ -132,67 +138,114 @@ export class Endpoint {
         this.stats.unroutable++;
         return undefined;
       }
-      const connection = new Connection(nowMs, {
-        role: 'server',
-        connectionId: id.slice(),
-        config: this.options.config,
-        trace: this.options.trace,
-      });
-      entry = { connection, remote: from };
-      this.entries.set(key, entry);
-      this.events.push({ type: 'connection', connection, remote: from });
+      entry = this.add(nowMs, 'server', id.slice(), from);
+      this.events.push({ type: 'connection', connection: entry.connection, remote: from });
     }
     entry.remote = from; // follow the peer's latest address (path validation arrives with spec §13)
     entry.connection.handleDatagram(nowMs, bytes);
+    this.active.add(entry);
     return entry.connection;
   }
 
-  /** Next datagram from any connection, round-robin so one busy connection cannot starve the rest. */
+  /**
+   * Next datagram from the connections touched since they were last drained, round-robin so one busy connection
+   * cannot starve the rest. A connection with nothing to send leaves the active set, its deadline goes into the
+   * timer queue, and a closed one is dropped.
+   */
   pollTransmit(nowMs: number): EndpointTransmit | undefined {
-    const list = this.entryList();
-    for (let i = 0; i < list.length; i++) {
-      const entry = list[(this.pollCursor + i) % list.length]!;
+    for (const entry of this.active) {
       const bytes = entry.connection.pollTransmit(nowMs);
+      this.active.delete(entry);
       if (bytes) {
-        this.pollCursor = (this.pollCursor + i + 1) % list.length;
+        this.active.add(entry); // to the back of the round
         return { to: entry.remote, bytes };
       }
+      this.settle(entry);
     }
-    this.reapClosed();
     return undefined;
   }
 
-  /** Earliest deadline over all connections. */
+  /** Earliest deadline over all connections: the timer queue's head, and any connection not yet drained. */
   nextTimeout(): number | undefined {
     let t: number | undefined;
-    for (const { connection } of this.entries.values()) {
-      const c = connection.nextTimeout();
+    for (const entry of this.active) {
+      const c = entry.connection.nextTimeout();
       if (c !== undefined && (t === undefined || c < t)) t = c;
     }
+    const head = this.liveHead();
+    if (head !== undefined && (t === undefined || head.at < t)) t = head.at;
     return t;
   }
 
-  /** Fires the expired timers of every connection. */
+  /** Fires the expired timers of the connections whose deadline has come; they become active. */
   handleTimeout(nowMs: number): void {
-    for (const { connection } of this.entries.values()) {
-      const t = connection.nextTimeout();
-      if (t !== undefined && t <= nowMs) connection.handleTimeout(nowMs);
+    for (const entry of this.active) {
+      const t = entry.connection.nextTimeout();
+      if (t !== undefined && t <= nowMs) entry.connection.handleTimeout(nowMs);
+    }
+    for (let head = this.liveHead(); head !== undefined && head.at <= nowMs; head = this.liveHead()) {
+      this.timers.pop();
+      const entry = head.entry;
+      entry.deadlineMs = undefined;
+      if (this.active.has(entry)) continue; // served above
+      const t = entry.connection.nextTimeout();
+      if (t !== undefined && t <= nowMs) entry.connection.handleTimeout(nowMs);
+      this.active.add(entry);
     }
   }
 
-  private reapClosed(): void {
-    for (const [key, entry] of this.entries) {
-      if (entry.connection.state === 'closed') {
-        this.entries.delete(key);
-        this.list = undefined;
-      }
+  private add(nowMs: number, role: 'client' | 'server', connectionId: Uint8Array, remote: string): Entry {
+    const key = keyOf(connectionId);
+    const entry: Entry = {
+      connection: undefined as unknown as Connection,
+      remote,
+      key,
+      deadlineMs: undefined,
+    };
+    entry.connection = new Connection(nowMs, {
+      role,
+      connectionId,
+      config: this.options.config,
+      trace: this.options.trace,
+      onWake: () => {
+        if (this.entries.get(key) === entry) this.active.add(entry);
+      },
+    });
+    this.entries.set(key, entry);
+    this.active.add(entry);
+    return entry;
+  }
+
+  /** A drained connection: dropped if closed, else its deadline queued (if it changed). */
+  private settle(entry: Entry): void {
+    if (entry.connection.state === 'closed') {
+      this.entries.delete(entry.key);
+      entry.deadlineMs = undefined;
+      return;
+    }
+    const t = entry.connection.nextTimeout();
+    if (t === entry.deadlineMs) return;
+    entry.deadlineMs = t;
+    if (t === undefined) return;
+    this.timers.push({ at: t, seq: 0, entry });
+    // Stale items leave only when they reach the head; rebuild before they outnumber the connections.
+    if (this.timers.size > 2 * this.entries.size + 64) this.rebuildTimers();
+  }
+
+  private rebuildTimers(): void {
+    this.timers = new EventQueue<TimerItem>();
+    for (const entry of this.entries.values()) {
+      if (entry.deadlineMs !== undefined) this.timers.push({ at: entry.deadlineMs, seq: 0, entry });
     }
   }
 
-  /** The entries as an array, rebuilt only when connections come or go (pollTransmit runs per datagram). */
-  private entryList(): Entry[] {
-    if (!this.list || this.list.length !== this.entries.size) this.list = [...this.entries.values()];
-    return this.list;
+  /** The timer queue's earliest item that is still its connection's deadline, dropping stale ones. */
+  private liveHead(): TimerItem | undefined {
+    for (let head = this.timers.peek(); head !== undefined; head = this.timers.peek()) {
+      if (head.entry.deadlineMs === head.at && this.entries.get(head.entry.key) === head.entry) return head;
+      this.timers.pop();
+    }
+    return undefined;
   }
 }
 

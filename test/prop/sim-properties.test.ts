@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { EventQueue } from '../../src/sim/event-queue.ts';
+import { EventQueue } from '../../src/protocol/event-queue.ts';
 import { EventRecorder } from '../../src/sim/events.ts';
 import { bagLoss } from '../../src/sim/link/bag-loss.ts';
 import { inFlightLimit } from '../../src/sim/link/in-flight-limit.ts';

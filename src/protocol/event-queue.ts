@@ -1,14 +1,15 @@
 /** Anything the queue can order: a due time and a tie-breaking insertion number. */
 export interface QueueItem {
-  /** Due time, virtual ms. */
+  /** Due time (ms). */
   at: number;
   /** Insertion order; set by the queue. */
   seq: number;
 }
 
 /**
- * A binary min-heap ordered by (at, seq). `seq` is the insertion order, so items due at the same instant
- * come out first-in first-out — the tie-break that makes a seeded run reproducible.
+ * A binary min-heap ordered by (at, seq), for the simulator's events and the endpoint's connection deadlines.
+ * `seq` is the insertion order, so items due at the same instant come out first-in first-out — the tie-break
+ * that makes a seeded run reproducible.
  */
 export class EventQueue<T extends QueueItem> {
   private readonly heap: T[] = [];
