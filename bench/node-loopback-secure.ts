@@ -8,114 +8,21 @@
  * Same shapes as bench/node-loopback.ts: raw sends 1200-byte datagrams in bursts of 32 per turn; Ferry keeps 64
  * messages of 64 KiB queued on a reliable-ordered channel; both ends in this process; 4 MiB socket buffers.
  */
-import { createSocket, type Socket } from 'node:dgram';
-import { once } from 'node:events';
-import { performance } from 'node:perf_hooks';
 import b from 'benny';
-import { connect, type EndpointCommonOptions, listen } from '../src/node/api.ts';
-import type { FerryChannel } from '../src/node/channel.ts';
 import { generateKeyPair } from '../src/node/keys.ts';
 import type { DirectionKeys } from '../src/protocol/security/key-schedule.ts';
 import { PacketProtector } from '../src/protocol/security/packet-protection.ts';
 import { decodeHeader, encodeHeader } from '../src/protocol/wire/header.ts';
-
-const windowMs = Number(process.env.BENCH_LOOPBACK_MS ?? 2000);
-const rounds = Number(process.env.BENCH_LOOPBACK_ROUNDS ?? 3);
-const host = '127.0.0.1';
-const socketBufferBytes = 4 * 1024 * 1024;
-const datagramBytes = 1200;
-
-interface Measurement {
-  goodputMbps: number;
-  datagrams: number;
-  cpuUsPerDatagram: number;
-}
-
-async function bound(): Promise<Socket> {
-  const socket = createSocket('udp4');
-  socket.bind(0, host);
-  await once(socket, 'listening');
-  socket.setRecvBufferSize(socketBufferBytes);
-  socket.setSendBufferSize(socketBufferBytes);
-  return socket;
-}
-
-async function measure(counters: () => { bytes: number; datagrams: number }): Promise<Measurement> {
-  await new Promise((r) => setTimeout(r, 300));
-  const start = counters();
-  const cpu = process.cpuUsage();
-  const t0 = performance.now();
-  await new Promise((r) => setTimeout(r, windowMs));
-  const elapsedMs = performance.now() - t0;
-  const used = process.cpuUsage(cpu);
-  const end = counters();
-  const datagrams = end.datagrams - start.datagrams;
-  return {
-    goodputMbps: ((end.bytes - start.bytes) * 8) / (elapsedMs * 1000),
-    datagrams,
-    cpuUsPerDatagram: (used.user + used.system) / Math.max(1, datagrams),
-  };
-}
-
-async function raw(): Promise<Measurement> {
-  const [sender, receiver] = [await bound(), await bound()];
-  let bytes = 0;
-  let datagrams = 0;
-  receiver.on('message', (m: Buffer) => {
-    bytes += m.length;
-    datagrams++;
-  });
-  const payload = new Uint8Array(datagramBytes);
-  const port = receiver.address().port;
-  let running = true;
-  const pump = (): void => {
-    if (!running) return;
-    for (let i = 0; i < 32; i++) sender.send(payload, port, host);
-    setImmediate(pump);
-  };
-  pump();
-  const result = await measure(() => ({ bytes, datagrams }));
-  running = false;
-  sender.close();
-  receiver.close();
-  return result;
-}
+import { datagramBytes, ferryBulk, median, raw, rounds, row, windowMs } from './loopback-harness.ts';
 
 const keys = generateKeyPair();
 
-async function ferry(encrypted: boolean): Promise<Measurement> {
-  const serverSecurity: EndpointCommonOptions & { staticKey?: Uint8Array } = encrypted
-    ? { staticKey: keys.privateKey }
-    : { insecurePlaintext: true };
-  const clientSecurity: EndpointCommonOptions & { serverPublicKey?: Uint8Array } = encrypted
-    ? { serverPublicKey: keys.publicKey }
-    : { insecurePlaintext: true };
-  const server = await listen({ ...serverSecurity, host, socketBufferBytes });
-  let bytes = 0;
-  server.on('connection', (c) =>
-    c.on('channel', (ch: FerryChannel) =>
-      ch.on('message', (m: Uint8Array) => {
-        bytes += m.length;
-      }),
-    ),
-  );
-  const client = await connect(`${host}:${server.address().port}`, { ...clientSecurity, socketBufferBytes });
-  const channel = client.openChannel({ mode: 'reliable-ordered' });
-  const message = new Uint8Array(64 * 1024);
-  let running = true;
-  const keepSending = (): void => {
-    if (running) void channel.send(message).then(keepSending, () => {});
-  };
-  for (let i = 0; i < 64; i++) keepSending();
-  const result = await measure(() => ({ bytes, datagrams: server.stats().datagramsReceived }));
-  running = false;
-  await client.close({ graceful: false });
-  await server.close({ graceful: false });
-  return result;
-}
+/** Ferry in plaintext (both sides opt in) or encrypted (the client pins the server's static key). */
+const ferry = (encrypted: boolean) =>
+  encrypted
+    ? ferryBulk({ staticKey: keys.privateKey }, { serverPublicKey: keys.publicKey })
+    : ferryBulk({ insecurePlaintext: true }, { insecurePlaintext: true });
 
-const row = (name: string, m: Measurement): string =>
-  `${name.padEnd(10)} goodputMbps=${m.goodputMbps.toFixed(0).padStart(5)}  datagrams=${String(m.datagrams).padStart(8)}  cpuUsPerDatagram=${m.cpuUsPerDatagram.toFixed(2)}`;
 console.log(`loopback, ${windowMs} ms windows, sender and receiver in one process, ${rounds} rounds`);
 const plainRatios: number[] = [];
 const secureRatios: number[] = [];
@@ -129,8 +36,6 @@ for (let i = 0; i < rounds; i++) {
   plainRatios.push(p.goodputMbps / r.goodputMbps);
   secureRatios.push(s.goodputMbps / r.goodputMbps);
 }
-const median = (xs: number[]): number =>
-  [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] ?? Number.NaN;
 const list = (xs: number[]): string => xs.map((r) => r.toFixed(2)).join(' ');
 console.log(
   `ratio  plaintext/raw = ${median(plainRatios).toFixed(2)} (median; rounds: ${list(plainRatios)})`,
