@@ -1178,7 +1178,6 @@ export class Connection {
     return nowMs + this.loss.rtt.smoothedRttMs / 2 < message.expiresAtMs; // always true on reliable channels (∞)
   }
 
-
   private abandonMessageOf(fragment: OutgoingFragment): void {
     const channel = this.sendChannels.get(fragment.message.channelId);
     if (channel) this.abandon(channel, fragment.message);

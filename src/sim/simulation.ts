@@ -1,7 +1,7 @@
+import { EventQueue, type QueueItem } from '../protocol/event-queue.ts';
 import type { SimAddress } from './address.ts';
 import type { SimEndpoint } from './endpoint.ts';
 import { SimulationLimitError } from './errors.ts';
-import { EventQueue, type QueueItem } from '../protocol/event-queue.ts';
 import type { SimEvent } from './events.ts';
 import type { DropCause, SimPacket } from './link/node.ts';
 import type { Link } from './link.ts';
