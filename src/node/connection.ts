@@ -245,7 +245,7 @@ export class FerryConnection extends EventEmitter implements ChannelHost {
 
   /** @internal */
   requestDrive(): void {
-    this.endpoint.requestDrive();
+    this.endpoint.requestDrive(this.core);
   }
 
   /** @internal Queues a send behind any that wait for buffer space, so a channel's messages keep their order. */

@@ -105,6 +105,8 @@ export class UdpEndpoint extends EventEmitter {
   private socket: Socket;
   private ownsSocket: boolean;
   private readonly attached = new Map<string, Attached>();
+  /** Ids of attached connections touched since the last drive pass (the core reports them): only these are served. */
+  private readonly touched = new Set<string>();
   /** The endpoint's one timer: a Timeout, or an Immediate for a deadline less than 1 ms away. */
   private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   private armedDeadlineMs: number | undefined;
@@ -133,6 +135,7 @@ export class UdpEndpoint extends EventEmitter {
       connectionIdLength: options.connectionIdLength,
       config: { ...config, maxDatagramBytes: config.maxDatagramBytes - overhead },
       maxConnections: options.maxConnections,
+      onActive: (connection) => this.touched.add(idKey(connection.connectionId)),
     });
     this.core = new SecureEndpoint({
       endpoint: inner,
@@ -178,7 +181,9 @@ export class UdpEndpoint extends EventEmitter {
 
   /** Routes `connection`'s events to `sink` (for connections from `connect` or the 'connection' event). */
   attach(connection: Connection, sink: ConnectionSink, remote: string): void {
-    this.attached.set(idKey(connection.connectionId), { connection, sink, remote });
+    const key = idKey(connection.connectionId);
+    this.attached.set(key, { connection, sink, remote });
+    this.touched.add(key); // anything it queued before it was attached
   }
 
   /** Stops routing events of `connection` (after its `closed` event). */
@@ -216,9 +221,15 @@ export class UdpEndpoint extends EventEmitter {
     return bindSocket(family === 'IPv6' ? 'udp6' : 'udp4', address, 0);
   }
 
-  /** Asks for a drive pass soon (after an API call); calls in one tick share one pass, so sends batch. */
-  requestDrive(): void {
+  /**
+   * Asks for a drive pass soon (after an API call on `connection`, whose sink the pass then serves); calls in one
+   * tick share one pass, so sends batch.
+   */
+  requestDrive(connection?: Connection): void {
     if (this.closed) return;
+    // The API layer names the connection it acted on: its sink is served in the next pass (e.g. a listener
+    // added for messages that arrived before it).
+    if (connection) this.touched.add(idKey(connection.connectionId));
     if (this.driving) {
       this.again = true;
       return;
@@ -318,7 +329,12 @@ export class UdpEndpoint extends EventEmitter {
           if (e.type === 'connection') this.emit('connection', e.connection, e.remote);
           else this.attached.get(idKey(e.connection.connectionId))?.sink.onSecurityEvent(e);
         }
-        for (const entry of this.attached.values()) {
+        // Only connections touched since the last pass can have events or messages (a datagram, a timer or an
+        // API call made them active), so a pass costs nothing per idle connection.
+        for (const key of this.touched) {
+          this.touched.delete(key);
+          const entry = this.attached.get(key);
+          if (entry === undefined) continue;
           for (let ev = entry.connection.pollEvent(); ev; ev = entry.connection.pollEvent()) {
             entry.sink.onEvent(ev);
           }

@@ -17,6 +17,11 @@ export interface EndpointOptions {
   config?: Partial<ConnectionConfig>;
   /** Most connections at once; datagrams that would open more are dropped and counted. */
   maxConnections?: number;
+  /**
+   * Called when a connection becomes active — a datagram, a timer or an application call touched it — so a
+   * driver can serve (events, received messages) only the connections that may have something new.
+   */
+  onActive?: (connection: Connection) => void;
   /** Trace sink (spec §15) given to every connection of this endpoint; none by default. */
   trace?: TraceSink;
 }
@@ -143,7 +148,7 @@ export class Endpoint {
     }
     entry.remote = from; // follow the peer's latest address (path validation arrives with spec §13)
     entry.connection.handleDatagram(nowMs, bytes);
-    this.active.add(entry);
+    this.activate(entry);
     return entry.connection;
   }
 
@@ -190,7 +195,7 @@ export class Endpoint {
       if (this.active.has(entry)) continue; // served above
       const t = entry.connection.nextTimeout();
       if (t !== undefined && t <= nowMs) entry.connection.handleTimeout(nowMs);
-      this.active.add(entry);
+      this.activate(entry);
     }
   }
 
@@ -208,12 +213,18 @@ export class Endpoint {
       config: this.options.config,
       trace: this.options.trace,
       onWake: () => {
-        if (this.entries.get(key) === entry) this.active.add(entry);
+        if (this.entries.get(key) === entry) this.activate(entry);
       },
     });
     this.entries.set(key, entry);
-    this.active.add(entry);
+    this.activate(entry);
     return entry;
+  }
+
+  private activate(entry: Entry): void {
+    if (this.active.has(entry)) return;
+    this.active.add(entry);
+    this.options.onActive?.(entry.connection);
   }
 
   /** A drained connection: dropped if closed, else its deadline queued (if it changed). */
