@@ -31,7 +31,7 @@ export interface FecOptions {
    * A packet takes the classes of the channels whose MESSAGE frames it carries; one carrying only `bulk`
    * channels is not protected; a block's parity is the most any of its sources' classes asks for.
    */
-  channelClass?: (channelId: number) => FecClass | undefined;
+  channelClass?: (channelId: number, connectionId: Uint8Array) => FecClass | undefined;
   /** Overrides of other classes' policies, for `channelClass` (the default class takes `policy`). */
   classPolicies?: Partial<Record<FecClass, Partial<FecClassPolicy>>>;
   /** Most sources per block (R-FEC-4). Default 16. */
@@ -111,7 +111,8 @@ export class FecSession {
   readonly #controller: RedundancyController;
   readonly #estimator = new FecLossEstimator();
   readonly #protectAckOnly: boolean;
-  readonly #channelClass: ((channelId: number) => FecClass | undefined) | undefined;
+  readonly #channelClass: ((channelId: number, connectionId: Uint8Array) => FecClass | undefined) | undefined;
+  readonly #connectionId: Uint8Array;
   readonly #defaultClass: FecClass;
   readonly #policies: Record<FecClass, FecClassPolicy>;
   readonly #trace: TraceSink | undefined;
@@ -124,6 +125,7 @@ export class FecSession {
     const codec = new ReedSolomonCodec();
     this.#protectAckOnly = options.protectAckOnly ?? true;
     this.#channelClass = options.channelClass;
+    this.#connectionId = connectionId.slice();
     this.#defaultClass = options.fecClass ?? 'interactive';
     const policyOf = (c: FecClass): FecClassPolicy => ({
       ...fecClassPolicies[c],
@@ -188,7 +190,9 @@ export class FecSession {
       if (classOf) {
         let carried = 0;
         for (const frame of frames.value) {
-          if (frame.type === 'message') carried |= classBits[classOf(frame.channelId) ?? this.#defaultClass];
+          if (frame.type === 'message') {
+            carried |= classBits[classOf(frame.channelId, this.#connectionId) ?? this.#defaultClass];
+          }
         }
         if (carried === classBits.bulk) return; // R-FEC-12: bulk data is repaired by retransmission alone
         if (carried !== 0) tags = carried;

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
+import type { FecOptions } from '../fec/fec-session.ts';
 import type { ConnectionConfig } from '../protocol/connection-config.ts';
 import type { SecurityLimits, SecuritySettings } from '../protocol/security/security-options.ts';
 import { formatAddress, parseAddress, type UdpAddress } from './address.ts';
@@ -28,6 +29,12 @@ export interface EndpointCommonOptions {
   config?: Partial<ConnectionConfig>;
   /** Kernel socket buffer size (bytes) for the socket Ferry creates; absent keeps the OS default. */
   socketBufferBytes?: number;
+  /**
+   * Forward error correction (spec §11): `true` for the defaults, or its settings (class, block size and delay,
+   * …). Repairs losses without a round trip at the cost of parity bytes; a channel picks its class with
+   * `openChannel({ fec })`. A peer without FEC simply drops the repair packets. Default off.
+   */
+  fec?: boolean | FecOptions;
 }
 
 /** Options of {@link listen}. */
@@ -110,6 +117,7 @@ export async function listen(options: ListenOptions): Promise<FerryServer> {
     maxConnections: options.maxConnections,
     security,
     limits: options.handshake,
+    fec: options.fec,
   });
   return new FerryServer(endpoint);
 }
@@ -143,6 +151,7 @@ export async function connect(
     connectionIdLength: options.connectionIdLength,
     security,
     limits: { ...options.handshake, handshakeTimeoutMs: options.connectTimeoutMs ?? 10_000 },
+    fec: options.fec,
   });
   const remote = formatAddress(host, target.port);
   const connection = new FerryConnection(endpoint, endpoint.connect(remote), remote, true);

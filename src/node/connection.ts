@@ -1,5 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { AddressInfo } from 'node:net';
+import type { FecStats } from '../fec/fec-session.ts';
+import type { FecClass } from '../fec/redundancy-controller.ts';
 import { ChannelMode, makeChannelId } from '../protocol/channel/channel-id.ts';
 import type { Connection, ConnectionStats } from '../protocol/connection.ts';
 import type { ConnectionEvent, ReceivedMessage } from '../protocol/connection-events.ts';
@@ -46,6 +48,8 @@ export interface FerryConnectionStats extends ConnectionStats {
   queuedSends: number;
   /** The peer's latest address. */
   remoteAddress: string;
+  /** Forward error correction counters (both directions), when the endpoint has FEC on (spec §11). */
+  fec?: FecStats;
 }
 
 /** Options of {@link FerryConnection.openChannel}. */
@@ -65,6 +69,11 @@ export interface OpenChannelOptions {
   deadlineMs?: number;
   /** Deadline and unreliable channels: drop a received message that completes after a newer one (R-PR-7). */
   sequenced?: boolean;
+  /**
+   * With FEC on at the endpoint: this channel's protection class (R-FEC-13) — `interactive` (thin-stream IM),
+   * `media`, or `false` for none (bulk data, where retransmission is cheaper). Default: the endpoint's class.
+   */
+  fec?: FecClass | false;
 }
 
 /** Options of {@link FerryConnection.close}. */
@@ -180,11 +189,14 @@ export class FerryConnection extends EventEmitter implements ChannelHost {
       if (options.sequenced !== undefined) settings.sequenced = options.sequenced;
       this.core.configureChannel(id, settings);
     }
+    if (options.fec !== undefined)
+      this.endpoint.setChannelFec(this.core, id, options.fec === false ? 'bulk' : options.fec);
     return this.channelFor(id);
   }
 
   /** Counters, RTT and congestion state. */
   stats(): FerryConnectionStats {
+    const fec = this.endpoint.fecStats(this.core);
     return {
       ...this.core.stats,
       ...this.core.rtt,
@@ -195,6 +207,7 @@ export class FerryConnection extends EventEmitter implements ChannelHost {
       sendBufferedBytes: this.core.sendBufferedBytesTotal,
       queuedSends: this.blocked.length,
       remoteAddress: this.remoteAddress,
+      ...(fec ? { fec } : {}),
     };
   }
 

@@ -1,6 +1,9 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import type { AddressInfo } from 'node:net';
+import { FecEndpoint } from '../fec/fec-endpoint.ts';
+import { type FecOptions, type FecStats, withFecReserve } from '../fec/fec-session.ts';
+import type { FecClass } from '../fec/redundancy-controller.ts';
 import type { Connection } from '../protocol/connection.ts';
 import { type ConnectionConfig, defaultConnectionConfig } from '../protocol/connection-config.ts';
 import type { ConnectionEvent } from '../protocol/connection-events.ts';
@@ -43,6 +46,11 @@ export interface UdpEndpointOptions {
   security: SecuritySettings;
   /** Handshake limits and timers (spec §13.7). */
   limits?: Partial<SecurityLimits>;
+  /**
+   * Forward error correction (spec §11) under packet protection: `true` for the defaults, or its settings.
+   * Channels pick their class with `setChannelFec`; others take `fecClass` (default `interactive`).
+   */
+  fec?: boolean | FecOptions;
 }
 
 /** Counters of the binding, on top of the secure endpoint's counters (every dropped datagram, R-HS-10). */
@@ -105,6 +113,10 @@ export class UdpEndpoint extends EventEmitter {
   private socket: Socket;
   private ownsSocket: boolean;
   private readonly attached = new Map<string, Attached>();
+  /** The FEC layer inside packet protection, when enabled. */
+  private readonly fec: FecEndpoint | undefined;
+  /** Per connection (id key): FEC class of each channel that chose one (R-FEC-13). */
+  private readonly channelFec = new Map<string, Map<number, FecClass>>();
   /** Ids of attached connections touched since the last drive pass (the core reports them): only these are served. */
   private readonly touched = new Set<string>();
   /** The endpoint's one timer: a Timeout, or an Immediate for a deadline less than 1 ms away. */
@@ -129,16 +141,28 @@ export class UdpEndpoint extends EventEmitter {
     const config = { ...defaultConnectionConfig, ...options.config };
     // Room for the AEAD tag (and a REPAIR counter) inside the path's datagram size (R-CRYPTO-2).
     const overhead = options.security.mode === 'plaintext' ? 0 : protectionOverheadBytes;
+    const fecOptions = options.fec === true ? {} : options.fec || undefined;
+    const protectedConfig = { ...config, maxDatagramBytes: config.maxDatagramBytes - overhead };
     const inner = new Endpoint({
       random,
       acceptConnections: false,
       connectionIdLength: options.connectionIdLength,
-      config: { ...config, maxDatagramBytes: config.maxDatagramBytes - overhead },
+      // With FEC, datagrams leave room for a REPAIR packet's headers too (R-FEC-11).
+      config: fecOptions
+        ? { ...protectedConfig, ...withFecReserve(protectedConfig, fecOptions) }
+        : protectedConfig,
       maxConnections: options.maxConnections,
       onActive: (connection) => this.touched.add(idKey(connection.connectionId)),
     });
+    this.fec =
+      fecOptions &&
+      new FecEndpoint(inner, {
+        ...fecOptions,
+        channelClass: (channelId, connectionId) => this.channelFec.get(idKey(connectionId))?.get(channelId),
+      });
     this.core = new SecureEndpoint({
       endpoint: inner,
+      driver: this.fec,
       random,
       security: options.security,
       acceptConnections: options.acceptConnections,
@@ -146,7 +170,7 @@ export class UdpEndpoint extends EventEmitter {
         maxMessageBytes: config.maxMessageBytes,
         maxChannels: config.maxChannels,
         idleTimeoutMs: config.idleTimeoutMs,
-        fec: false,
+        fec: this.fec !== undefined,
       },
       limits: options.limits,
     });
@@ -186,8 +210,25 @@ export class UdpEndpoint extends EventEmitter {
     this.touched.add(key); // anything it queued before it was attached
   }
 
+  /**
+   * Sets the FEC class of one channel of `connection` (R-FEC-13): `bulk` leaves it unprotected. No effect
+   * without FEC.
+   */
+  setChannelFec(connection: Connection, channelId: number, fecClass: FecClass): void {
+    const key = idKey(connection.connectionId);
+    const classes = this.channelFec.get(key) ?? new Map<number, FecClass>();
+    classes.set(channelId, fecClass);
+    this.channelFec.set(key, classes);
+  }
+
+  /** The FEC layer's counters for `connection`, or undefined without FEC (or before it sent anything). */
+  fecStats(connection: Connection): FecStats | undefined {
+    return this.fec?.session(connection)?.stats;
+  }
+
   /** Stops routing events of `connection` (after its `closed` event). */
   detach(connection: Connection): void {
+    this.channelFec.delete(idKey(connection.connectionId));
     this.attached.delete(idKey(connection.connectionId));
   }
 
