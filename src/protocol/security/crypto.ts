@@ -5,6 +5,7 @@ import {
   createHmac,
   createPrivateKey,
   createPublicKey,
+  createSecretKey,
   diffieHellman,
   hkdfSync,
   type KeyObject,
@@ -132,6 +133,18 @@ export interface AeadKey {
   iv: Uint8Array;
 }
 
+/** Each AEAD key imported once: building a cipher from a KeyObject skips the raw-key import per packet. */
+const keyObjects = new WeakMap<AeadKey, KeyObject>();
+
+function keyObjectOf(key: AeadKey): KeyObject {
+  let object = keyObjects.get(key);
+  if (object === undefined) {
+    object = createSecretKey(key.key);
+    keyObjects.set(key, object);
+  }
+  return object;
+}
+
 /** The nonce of packet `packetNumber` under `key` (RFC 9001 §5.3 construction). */
 function nonceFor(key: AeadKey, packetNumber: number): Uint8Array {
   const nonce = key.iv.slice();
@@ -155,7 +168,7 @@ export function aeadSeal(
   out: Uint8Array,
   offset: number,
 ): void {
-  const cipher = createCipheriv('aes-128-gcm', key.key, nonceFor(key, packetNumber), {
+  const cipher = createCipheriv('aes-128-gcm', keyObjectOf(key), nonceFor(key, packetNumber), {
     authTagLength: aeadTagBytes,
   });
   cipher.setAAD(aad);
@@ -176,7 +189,7 @@ export function aeadOpen(
   if (sealed.length < aeadTagBytes) return undefined;
   const split = sealed.length - aeadTagBytes;
   try {
-    const decipher = createDecipheriv('aes-128-gcm', key.key, nonceFor(key, packetNumber), {
+    const decipher = createDecipheriv('aes-128-gcm', keyObjectOf(key), nonceFor(key, packetNumber), {
       authTagLength: aeadTagBytes,
     });
     decipher.setAAD(aad);
