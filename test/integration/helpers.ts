@@ -1,8 +1,11 @@
 import { createSocket, type Socket } from 'node:dgram';
+import { connect, listen } from '../../src/node/api.ts';
 import type { FerryChannel } from '../../src/node/channel.ts';
 import type { FerryConnection } from '../../src/node/connection.ts';
+import { ImpairmentRelay } from '../../src/node/impairment-relay.ts';
 import { generateKeyPair } from '../../src/node/keys.ts';
 import type { FerryServer } from '../../src/node/server.ts';
+import type { LinkProfile } from '../../src/sim/link.ts';
 
 /** Loopback only: integration tests never leave the machine. */
 export const loopback = '127.0.0.1';
@@ -81,4 +84,39 @@ export function silentSocket(): Promise<Socket> {
 export function envCount(name: string, fallback: number): number {
   const value = Number(process.env[name]);
   return Number.isInteger(value) && value > 0 ? value : fallback;
+}
+
+/** Encrypted client → impairment relay → server on loopback, with the two ends of the connection. */
+export interface RelayPath {
+  server: FerryServer;
+  relay: ImpairmentRelay;
+  client: FerryConnection;
+  served: FerryConnection;
+}
+
+/**
+ * Opens server, relay (the same `profile` both ways, seeded) and client, registering each close in `cleanups`
+ * (run them in reverse after the test). `fec` turns FEC on at both ends.
+ */
+export async function openRelayPath(
+  cleanups: (() => Promise<unknown> | undefined)[],
+  options: { profile: LinkProfile; seed: number; fec?: boolean },
+): Promise<RelayPath> {
+  const server = await listen({ ...serverSecurity, host: loopback, fec: options.fec });
+  cleanups.push(() => server.close({ graceful: false }));
+  const relay = await ImpairmentRelay.open({
+    target: { host: loopback, port: server.address().port },
+    upstream: options.profile,
+    downstream: options.profile,
+    seed: options.seed,
+  });
+  cleanups.push(() => relay.close());
+  const accepted = nextConnection(server);
+  const client = await connect(`${loopback}:${relay.address().port}`, {
+    ...clientSecurity,
+    fec: options.fec,
+    connectTimeoutMs: 10_000,
+  });
+  cleanups.push(() => client.close({ graceful: false }));
+  return { server, relay, client, served: await accepted };
 }

@@ -1,16 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { connect, listen } from '../../src/node/api.ts';
-import { ImpairmentRelay } from '../../src/node/impairment-relay.ts';
-import {
-  clientSecurity,
-  loopback,
-  nextChannel,
-  nextConnection,
-  numbered,
-  seqOf,
-  serverSecurity,
-  within,
-} from './helpers.ts';
+import { nextChannel, numbered, openRelayPath, seqOf, within } from './helpers.ts';
 
 // Issue 7 API: FEC (spec §11) inside packet protection in the Node binding, chosen per channel (R-FEC-13).
 
@@ -21,24 +10,11 @@ afterEach(async () => {
 
 describe('FEC in the Node binding', () => {
   it('repairs losses under encryption at 30% loss each way; delivery stays exactly-once and in order', async () => {
-    const server = await listen({ ...serverSecurity, host: loopback, fec: true });
-    cleanups.push(() => server.close({ graceful: false }));
-    const profile = { lossPercent: 30, delayMs: 5, jitterMs: 1 };
-    const relay = await ImpairmentRelay.open({
-      target: { host: loopback, port: server.address().port },
-      upstream: profile,
-      downstream: profile,
+    const { relay, client, served } = await openRelayPath(cleanups, {
+      profile: { lossPercent: 30, delayMs: 5, jitterMs: 1 },
       seed: 11,
-    });
-    cleanups.push(() => relay.close());
-    const accepted = nextConnection(server);
-    const client = await connect(`${loopback}:${relay.address().port}`, {
-      ...clientSecurity,
       fec: true,
-      connectTimeoutMs: 10_000,
     });
-    cleanups.push(() => client.close({ graceful: false }));
-    const served = await accepted;
     const count = 1500;
     const arrived = nextChannel(served).then(
       (channel) =>

@@ -2,13 +2,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { connect, listen } from '../../src/node/api.ts';
 import type { FerryChannel } from '../../src/node/channel.ts';
 import { FerryExpiredError } from '../../src/node/errors.ts';
-import { ImpairmentRelay } from '../../src/node/impairment-relay.ts';
 import { FerryUsageError } from '../../src/protocol/errors.ts';
 import {
   clientSecurity,
   loopback,
-  nextConnection,
   numbered,
+  openRelayPath,
   seqOf,
   serverSecurity,
   sleep,
@@ -21,25 +20,8 @@ afterEach(async () => {
 });
 
 /** Encrypted client → relay (30% loss each way) → server. */
-async function lossyPath() {
-  const server = await listen({ ...serverSecurity, host: loopback });
-  cleanups.push(() => server.close({ graceful: false }));
-  const profile = { lossPercent: 30, delayMs: 10, jitterMs: 2 };
-  const relay = await ImpairmentRelay.open({
-    target: { host: loopback, port: server.address().port },
-    upstream: profile,
-    downstream: profile,
-    seed: 11,
-  });
-  cleanups.push(() => relay.close());
-  const accepted = nextConnection(server);
-  const client = await connect(`${loopback}:${relay.address().port}`, {
-    ...clientSecurity,
-    connectTimeoutMs: 10_000,
-  });
-  cleanups.push(() => client.close({ graceful: false }));
-  return { client, served: await accepted };
-}
+const lossyPath = () =>
+  openRelayPath(cleanups, { profile: { lossPercent: 30, delayMs: 10, jitterMs: 2 }, seed: 11 });
 
 /** Sends `count` numbered messages 10 ms apart; resolves with how each send settled. */
 async function stream(channel: FerryChannel, count: number) {

@@ -1,20 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { connect, listen } from '../../src/node/api.ts';
 import type { FerryChannel } from '../../src/node/channel.ts';
-import { ImpairmentRelay } from '../../src/node/impairment-relay.ts';
 import type { LinkProfile } from '../../src/sim/link.ts';
-import {
-  clientSecurity,
-  envCount,
-  loopback,
-  nextChannel,
-  nextConnection,
-  numbered,
-  seqOf,
-  serverSecurity,
-  sleep,
-  within,
-} from './helpers.ts';
+import { envCount, nextChannel, numbered, openRelayPath, seqOf, sleep, within } from './helpers.ts';
 
 // Real-socket soak (spec §14, R-LIMIT-7): encrypted loopback UDP through the impairment relay at 30% loss each way,
 // IM both ways (reliable-ordered) plus a 50 message/s stream of 1000-byte messages (reliable-unordered, standing in
@@ -54,22 +41,7 @@ describe('real-socket soak through the impairment relay (R-LIMIT-7)', () => {
   it(
     `${seconds} s at 30% loss: IM both ways and a message stream, exactly once, receipts, flat heap`,
     async () => {
-      const server = await listen({ ...serverSecurity, host: loopback });
-      cleanups.push(() => server.close({ graceful: false }));
-      const relay = await ImpairmentRelay.open({
-        target: { host: loopback, port: server.address().port },
-        upstream: lossy,
-        downstream: lossy,
-        seed: 7,
-      });
-      cleanups.push(() => relay.close());
-      const accepted = nextConnection(server);
-      const client = await connect(`${loopback}:${relay.address().port}`, {
-        ...clientSecurity,
-        connectTimeoutMs: 10_000,
-      });
-      cleanups.push(() => client.close({ graceful: false }));
-      const served = await accepted;
+      const { relay, client, served } = await openRelayPath(cleanups, { profile: lossy, seed: 7 });
       const serverChannels: FerryChannel[] = [];
       served.on('channel', (channel: FerryChannel) => serverChannels.push(channel));
       const imUp = client.openChannel({ mode: 'reliable-ordered' });
