@@ -2,7 +2,8 @@ import { linkFromProfile } from '../../sim/link.ts';
 import { Simulation } from '../../sim/simulation.ts';
 import type { ScenarioResult } from '../scenario.ts';
 import { type Im30Params, im30Link } from '../scenarios/im-30.ts';
-import { quantile, round } from '../scenarios/stats.ts';
+import { ImDeliveryLog, imMessageBytes } from '../scenarios/im-log.ts';
+import { round } from '../scenarios/stats.ts';
 import { KcpEndpoint, type KcpMode, kcpTunings } from './kcp-endpoint.ts';
 import type { KcpModule } from './node-kcp.ts';
 
@@ -23,26 +24,9 @@ export function runIm30WithKcp(
   onProgress?: (fraction: number) => void,
 ): ScenarioResult & { samples: { latencyMs: number[] } } {
   const sim = new Simulation({ seed: params.seed });
-  const sentAt: Record<Side, number[]> = { client: [], server: [] };
-  const sizes: Record<Side, number[]> = { client: [], server: [] };
-  const last: Record<Side, number> = { client: -1, server: -1 };
-  const seen: Record<Side, Set<number>> = { client: new Set(), server: new Set() };
-  const latencies: number[] = [];
-  let duplicates = 0;
-  let outOfOrder = 0;
-  let delivered = 0;
-  let payloadBytes = 0;
+  const log = new ImDeliveryLog<Side>(['client', 'server']);
   let refused = 0;
-  const receiver = (from: Side) => (nowMs: number, data: Uint8Array) => {
-    const seq = new DataView(data.buffer, data.byteOffset, 4).getUint32(0);
-    if (seen[from].has(seq)) duplicates++;
-    if (seq < last[from]) outOfOrder++;
-    seen[from].add(seq);
-    last[from] = Math.max(last[from], seq);
-    delivered++;
-    payloadBytes += data.length;
-    latencies.push(nowMs - sentAt[from][seq]!);
-  };
+  const receiver = (from: Side) => (nowMs: number, data: Uint8Array) => log.received(from, nowMs, data);
   const endpoints: Record<Side, KcpEndpoint> = {
     client: new KcpEndpoint(binding, { peer: 'server', mode, onMessage: receiver('server') }),
     server: new KcpEndpoint(binding, { peer: 'client', mode, onMessage: receiver('client') }),
@@ -55,25 +39,19 @@ export function runIm30WithKcp(
     sim.connect('client', 'server', linkFromProfile(link), linkFromProfile(link));
     for (const side of ['client', 'server'] as const) {
       const random = sim.forkRandom(`im-30 workload ${side}`);
-      const logMin = Math.log(params.minMessageBytes);
-      const logMax = Math.log(params.maxMessageBytes);
       const next = (nowMs: number): void => {
         if (side === 'client') onProgress?.(nowMs / endMs);
-        const size = Math.round(Math.exp(logMin + random.float() * (logMax - logMin)));
-        const data = new Uint8Array(size);
-        new DataView(data.buffer).setUint32(0, sentAt[side].length);
-        sentAt[side].push(nowMs);
-        sizes[side].push(size);
+        const size = imMessageBytes(random, params.minMessageBytes, params.maxMessageBytes);
+        const data = log.message(side, nowMs, size);
         if (!endpoints[side].send(nowMs, data)) refused++;
         const at = nowMs + random.exponential(1000 / params.messagesPerSecond);
         if (at < endMs) sim.schedule(at, next);
       };
       sim.schedule(side === 'client' ? 0 : random.exponential(1000 / params.messagesPerSecond), next);
     }
-    const sentTotal = () => sentAt.client.length + sentAt.server.length;
     sim.run({
       untilMs: endMs + params.drainLimitS * 1000,
-      stopWhen: () => sim.now >= endMs && delivered + refused >= sentTotal(),
+      stopWhen: () => sim.now >= endMs && log.delivered + refused >= log.sent,
     });
   } finally {
     endpoints.client.release();
@@ -82,8 +60,7 @@ export function runIm30WithKcp(
   const forward = sim.linkBetween('client', 'server')!.counters;
   const reverse = sim.linkBetween('server', 'client')!.counters;
   const wireBytes = forward.bytesSent + reverse.bytesSent;
-  const sentPayload = [...sizes.client, ...sizes.server].reduce((a, b) => a + b, 0);
-  const segments = [...sizes.client, ...sizes.server].reduce((a, b) => a + Math.ceil(b / kcpMssBytes), 0);
+  const segments = log.sentSizes.reduce((a, b) => a + Math.ceil(b / kcpMssBytes), 0);
   return {
     params: {
       ...params,
@@ -92,17 +69,7 @@ export function runIm30WithKcp(
       kcp: { ...kcpTunings[mode], windowSegments: 128 },
     },
     results: {
-      sent: sentAt.client.length + sentAt.server.length,
-      delivered,
-      duplicates,
-      outOfOrder,
-      latencyP50Ms: round(quantile(latencies, 0.5)),
-      latencyP99Ms: round(quantile(latencies, 0.99)),
-      latencyP999Ms: round(quantile(latencies, 0.999)),
-      latencyMaxMs: round(latencies.length ? Math.max(...latencies) : Number.NaN),
-      overhead: round((wireBytes - sentPayload) / sentPayload, 3),
-      payloadBytes,
-      wireBytes,
+      ...log.results(wireBytes),
       sendsRefused: refused,
       queueDrops: (forward.dropped['queue'] ?? 0) + (reverse.dropped['queue'] ?? 0),
       dataSendsPerSegment: round(
@@ -111,6 +78,6 @@ export function runIm30WithKcp(
         3,
       ),
     },
-    samples: { latencyMs: latencies },
+    samples: { latencyMs: log.latencies },
   };
 }

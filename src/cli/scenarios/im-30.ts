@@ -5,19 +5,11 @@ import type { TraceSinks } from '../../protocol/trace.ts';
 import type { LinkProfile } from '../../sim/link.ts';
 import type { Scenario, ScenarioOptions, ScenarioResult } from '../scenario.ts';
 import { profileConfig } from '../validate-profiles.ts';
-import { jitteredLink, pathParams } from './path-params.ts';
-import { quantile, round } from './stats.ts';
+import { ImDeliveryLog, imMessageBytes } from './im-log.ts';
+import { jitteredLink, type PathParams, pathParams } from './path-params.ts';
 
 /** Parameters of one im-30 run (scenarios.md "im-30"). */
-export interface Im30Params {
-  seed: number;
-  lossPercent: number;
-  lossModel: 'bag' | 'bernoulli' | 'gilbert';
-  burst: number;
-  delayMs: number;
-  jitterMs: number;
-  rateMbps: number;
-  queueBytes: number;
+export interface Im30Params extends PathParams {
   messagesPerSecond: number;
   minMessageBytes: number;
   maxMessageBytes: number;
@@ -42,13 +34,6 @@ export function im30Params(options: ScenarioOptions): Im30Params {
   };
 }
 
-interface Tracker {
-  sentAt: number[];
-  sizes: number[];
-  seen: Set<number>;
-  last: number;
-}
-
 /** One direction of the im-30 path: loss, jitter with reordering, bottleneck, drop-tail queue. */
 export function im30Link(params: Im30Params): LinkProfile {
   return jitteredLink(params);
@@ -65,15 +50,7 @@ export function runIm30(
   trace?: TraceSinks,
 ): ScenarioResult & { samples: { latencyMs: number[] } } {
   const link = im30Link(params);
-  const trackers: Record<Side, Tracker> = {
-    client: { sentAt: [], sizes: [], seen: new Set(), last: -1 },
-    server: { sentAt: [], sizes: [], seen: new Set(), last: -1 },
-  };
-  const latencies: number[] = [];
-  let duplicates = 0;
-  let outOfOrder = 0;
-  let delivered = 0;
-  let payloadBytes = 0;
+  const log = new ImDeliveryLog<Side>(['client', 'server']);
   const pair = new FerryPair({
     seed: params.seed,
     config,
@@ -81,33 +58,20 @@ export function runIm30(
     trace,
     forward: link,
     reverse: link,
-    onMessage: (side, nowMs, message) => {
-      const from = trackers[side === 'client' ? 'server' : 'client'];
-      const seq = new DataView(message.data.buffer, message.data.byteOffset, 4).getUint32(0);
-      if (from.seen.has(seq)) duplicates++;
-      if (seq < from.last) outOfOrder++;
-      from.seen.add(seq);
-      from.last = Math.max(from.last, seq);
-      delivered++;
-      payloadBytes += message.data.length;
-      latencies.push(nowMs - from.sentAt[seq]!);
-    },
+    onMessage: (side, nowMs, message) =>
+      log.received(side === 'client' ? 'server' : 'client', nowMs, message.data),
   });
   const endMs = params.durationS * 1000;
   const pendingServer: Uint8Array[] = [];
   const workload = (side: Side) => {
     const random = pair.sim.forkRandom(`im-30 workload ${side}`);
-    const tracker = trackers[side];
-    const logMin = Math.log(params.minMessageBytes);
-    const logMax = Math.log(params.maxMessageBytes);
     const next = (nowMs: number): void => {
       if (side === 'client') onProgress?.(nowMs / endMs);
-      const size = Math.round(Math.exp(logMin + random.float() * (logMax - logMin)));
-      const data = new Uint8Array(size);
-      const seq = tracker.sentAt.length;
-      new DataView(data.buffer).setUint32(0, seq);
-      tracker.sentAt.push(nowMs);
-      tracker.sizes.push(size);
+      const data = log.message(
+        side,
+        nowMs,
+        imMessageBytes(random, params.minMessageBytes, params.maxMessageBytes),
+      );
       const connection = pair.connection(side);
       if (connection) {
         if (side === 'server')
@@ -123,36 +87,24 @@ export function runIm30(
   };
   workload('client');
   workload('server');
-  const sentTotal = () => trackers.client.sentAt.length + trackers.server.sentAt.length;
   pair.sim.run({
     untilMs: endMs + params.drainLimitS * 1000,
-    stopWhen: () => pair.sim.now >= endMs && delivered >= sentTotal() && pendingServer.length === 0,
+    stopWhen: () => pair.sim.now >= endMs && log.delivered >= log.sent && pendingServer.length === 0,
   });
   const forward = pair.sim.linkBetween('client', 'server')!.counters;
   const reverse = pair.sim.linkBetween('server', 'client')!.counters;
   const wireBytes = forward.bytesSent + reverse.bytesSent;
-  const sentPayload = [...trackers.client.sizes, ...trackers.server.sizes].reduce((a, b) => a + b, 0);
   return {
     params: { ...params },
     results: {
-      sent: sentTotal(),
-      delivered,
-      duplicates,
-      outOfOrder,
-      latencyP50Ms: round(quantile(latencies, 0.5)),
-      latencyP99Ms: round(quantile(latencies, 0.99)),
-      latencyP999Ms: round(quantile(latencies, 0.999)),
-      latencyMaxMs: round(Math.max(...latencies)),
-      overhead: round((wireBytes - sentPayload) / sentPayload, 3),
-      payloadBytes,
-      wireBytes,
+      ...log.results(wireBytes),
       retransmissions: pair.totalStat('fragmentRetransmissions'),
       redundantCopies: pair.totalStat('redundantCopies'),
       spuriousLosses: pair.totalStat('spuriousLosses'),
       queueDrops: (forward.dropped['queue'] ?? 0) + (reverse.dropped['queue'] ?? 0),
       ...(params.fec ? fecPairStats(pair) : {}),
     },
-    samples: { latencyMs: latencies },
+    samples: { latencyMs: log.latencies },
   };
 }
 

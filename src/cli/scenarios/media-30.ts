@@ -10,22 +10,14 @@ import type { LinkProfile } from '../../sim/link.ts';
 import type { Scenario, ScenarioOptions, ScenarioResult } from '../scenario.ts';
 import { MediaTrace } from '../trace/media-trace.ts';
 import { profileConfig } from '../validate-profiles.ts';
-import { jitteredLink, pathParams } from './path-params.ts';
+import { jitteredLink, type PathParams, pathParams } from './path-params.ts';
 import { quantile, round } from './stats.ts';
 
 /** How lost media is repaired: FEC then retransmission inside the deadline, retransmission only, or FEC only. */
 export type MediaRepair = 'hybrid' | 'arq-only' | 'fec-only';
 
 /** Parameters of one media-30 run (scenarios.md "media-30"). */
-export interface Media30Params {
-  seed: number;
-  lossPercent: number;
-  lossModel: 'bag' | 'bernoulli' | 'gilbert';
-  burst: number;
-  delayMs: number;
-  jitterMs: number;
-  rateMbps: number;
-  queueBytes: number;
+export interface Media30Params extends PathParams {
   durationS: number;
   profile: string;
   /** Repair strategy of the main run (`--fec off` selects `arq-only`). */
