@@ -112,13 +112,14 @@ export class UdpEndpoint extends EventEmitter {
   };
   private socket: Socket;
   private ownsSocket: boolean;
-  private readonly attached = new Map<string, Attached>();
+  /** Attached connections, keyed by the core object itself (no per-datagram id string, issue 7). */
+  private readonly attached = new Map<Connection, Attached>();
   /** The FEC layer inside packet protection, when enabled. */
   private readonly fec: FecEndpoint | undefined;
   /** Per connection (id key): FEC class of each channel that chose one (R-FEC-13). */
   private readonly channelFec = new Map<string, Map<number, FecClass>>();
-  /** Ids of attached connections touched since the last drive pass (the core reports them): only these are served. */
-  private readonly touched = new Set<string>();
+  /** Connections touched since the last drive pass (the core reports them): only these are served. */
+  private readonly touched = new Set<Connection>();
   /** The endpoint's one timer: a Timeout, or an Immediate for a deadline less than 1 ms away. */
   private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   private armedDeadlineMs: number | undefined;
@@ -152,7 +153,7 @@ export class UdpEndpoint extends EventEmitter {
         ? { ...protectedConfig, ...withFecReserve(protectedConfig, fecOptions) }
         : protectedConfig,
       maxConnections: options.maxConnections,
-      onActive: (connection) => this.touched.add(idKey(connection.connectionId)),
+      onActive: (connection) => this.touched.add(connection),
     });
     this.fec =
       fecOptions &&
@@ -205,9 +206,8 @@ export class UdpEndpoint extends EventEmitter {
 
   /** Routes `connection`'s events to `sink` (for connections from `connect` or the 'connection' event). */
   attach(connection: Connection, sink: ConnectionSink, remote: string): void {
-    const key = idKey(connection.connectionId);
-    this.attached.set(key, { connection, sink, remote });
-    this.touched.add(key); // anything it queued before it was attached
+    this.attached.set(connection, { connection, sink, remote });
+    this.touched.add(connection); // anything it queued before it was attached
   }
 
   /**
@@ -229,12 +229,12 @@ export class UdpEndpoint extends EventEmitter {
   /** Stops routing events of `connection` (after its `closed` event). */
   detach(connection: Connection): void {
     this.channelFec.delete(idKey(connection.connectionId));
-    this.attached.delete(idKey(connection.connectionId));
+    this.attached.delete(connection);
   }
 
   /** The peer's validated address: where `connection` sends (it follows a migration, spec §13.6). */
   remoteOf(connection: Connection): string | undefined {
-    return this.core.remoteOf(connection) ?? this.attached.get(idKey(connection.connectionId))?.remote;
+    return this.core.remoteOf(connection) ?? this.attached.get(connection)?.remote;
   }
 
   /** Number of attached connections. */
@@ -270,7 +270,7 @@ export class UdpEndpoint extends EventEmitter {
     if (this.closed) return;
     // The API layer names the connection it acted on: its sink is served in the next pass (e.g. a listener
     // added for messages that arrived before it).
-    if (connection) this.touched.add(idKey(connection.connectionId));
+    if (connection) this.touched.add(connection);
     if (this.driving) {
       this.again = true;
       return;
@@ -309,8 +309,10 @@ export class UdpEndpoint extends EventEmitter {
     if (this.closed) return;
     this.counters.datagramsReceived++;
     this.counters.bytesReceived += bytes.length;
-    const from = formatAddress(rinfo.address, rinfo.port);
-    this.core.handleDatagram(clockMs(), from, bytes);
+    const from = this.addressOf(rinfo);
+    // A plain Uint8Array view of the Buffer (no copy): the core's `subarray` calls then take the typed-array
+    // builtin rather than Buffer's, and its call sites see one receiver type, as for the datagrams it makes.
+    this.core.handleDatagram(clockMs(), from, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length));
     if (from === this.lastTo && this.connectedTo === undefined) this.connectToPeer(from);
     this.driveAfterReads();
   };
@@ -327,6 +329,19 @@ export class UdpEndpoint extends EventEmitter {
   }
 
   private readsPending = false;
+  private lastFromHost = '';
+  private lastFromPort = 0;
+  private lastFrom = '';
+
+  /** The core's address key of a sender; the last one is reused (formatting checks the IP family each time). */
+  private addressOf(rinfo: RemoteInfo): string {
+    if (rinfo.port !== this.lastFromPort || rinfo.address !== this.lastFromHost) {
+      this.lastFromHost = rinfo.address;
+      this.lastFromPort = rinfo.port;
+      this.lastFrom = formatAddress(rinfo.address, rinfo.port);
+    }
+    return this.lastFrom;
+  }
 
   private readonly afterReads = (): void => {
     this.readsPending = false;
@@ -368,13 +383,13 @@ export class UdpEndpoint extends EventEmitter {
         for (let t = this.core.pollTransmit(nowMs); t; t = this.core.pollTransmit(nowMs)) this.transmit(t);
         for (let e = this.core.pollEvent(); e; e = this.core.pollEvent()) {
           if (e.type === 'connection') this.emit('connection', e.connection, e.remote);
-          else this.attached.get(idKey(e.connection.connectionId))?.sink.onSecurityEvent(e);
+          else this.attached.get(e.connection)?.sink.onSecurityEvent(e);
         }
         // Only connections touched since the last pass can have events or messages (a datagram, a timer or an
         // API call made them active), so a pass costs nothing per idle connection.
-        for (const key of this.touched) {
-          this.touched.delete(key);
-          const entry = this.attached.get(key);
+        for (const connection of this.touched) {
+          this.touched.delete(connection);
+          const entry = this.attached.get(connection);
           if (entry === undefined) continue;
           for (let ev = entry.connection.pollEvent(); ev; ev = entry.connection.pollEvent()) {
             entry.sink.onEvent(ev);

@@ -45,6 +45,8 @@ export interface EndpointStats {
 
 interface Entry {
   connection: Connection;
+  /** The connection id datagrams for it carry (owned copy). */
+  id: Uint8Array;
   remote: string;
   key: string;
   /** The deadline last queued for it (undefined: none queued); older queue items for it are stale. */
@@ -66,6 +68,8 @@ interface TimerItem extends QueueItem {
  */
 export class Endpoint {
   private readonly entries = new Map<string, Entry>();
+  /** The entry the last datagram went to: consecutive datagrams of one connection skip the id key and map lookup. */
+  private lastRouted: Entry | undefined;
   /**
    * Connections touched since they last had nothing to send: a datagram, a timer or an application call
    * (`onWake`). Only these are polled, so the cost per datagram does not grow with idle connections.
@@ -136,8 +140,10 @@ export class Endpoint {
       return undefined;
     }
     const id = decoded.value.header.connectionId;
-    const key = keyOf(id);
-    let entry = this.entries.get(key);
+    let entry = this.lastRouted;
+    if (entry === undefined || !sameBytes(entry.id, id)) {
+      entry = this.entries.get(keyOf(id));
+    }
     if (!entry) {
       if (!this.options.acceptConnections || this.entries.size >= this.maxConnections || id.length === 0) {
         this.stats.unroutable++;
@@ -146,6 +152,7 @@ export class Endpoint {
       entry = this.add(nowMs, 'server', id.slice(), from);
       this.events.push({ type: 'connection', connection: entry.connection, remote: from });
     }
+    this.lastRouted = entry;
     entry.remote = from; // follow the peer's latest address (path validation arrives with spec §13)
     entry.connection.handleDatagram(nowMs, bytes);
     this.activate(entry);
@@ -203,6 +210,7 @@ export class Endpoint {
     const key = keyOf(connectionId);
     const entry: Entry = {
       connection: undefined as unknown as Connection,
+      id: connectionId,
       remote,
       key,
       deadlineMs: undefined,
@@ -231,6 +239,7 @@ export class Endpoint {
   private settle(entry: Entry): void {
     if (entry.connection.state === 'closed') {
       this.entries.delete(entry.key);
+      if (this.lastRouted === entry) this.lastRouted = undefined;
       entry.deadlineMs = undefined;
       return;
     }
@@ -258,6 +267,12 @@ export class Endpoint {
     }
     return undefined;
   }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function keyOf(id: Uint8Array): string {
