@@ -155,4 +155,43 @@ describe('PacketProtector key update', () => {
       { numRuns: 100 },
     );
   });
+
+  it('R-CRYPTO-2: sealed and opened packets are owned copies (none overwritten by later ones, any size)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.uint8Array({ minLength: 1, maxLength: 12_000 }), { minLength: 1, maxLength: 12 }),
+        (bodies) => {
+          const sender = new PacketProtector({ send: direction(1), receive: direction(4) });
+          const receiver = new PacketProtector({ send: direction(4), receive: direction(1) });
+          const plain = bodies.map((body, pn) => {
+            const header = {
+              type: 0,
+              connectionId: Uint8Array.of(7, 7, 7, 7),
+              keyPhase: false,
+              packetNumber: pn,
+            };
+            const packet = new Uint8Array(16 + body.length);
+            const at = encodeHeader({ ...header, type: 0 }, packet, 0);
+            packet.set(body, at);
+            return packet.subarray(0, at + body.length);
+          });
+          const sealed = plain.map((packet) => {
+            const d = decodeHeader(packet);
+            if (!d.ok) throw new Error('header');
+            return sender.seal(packet, d.value);
+          });
+          const opened = sealed.map((bytes) => {
+            const d = decodeHeader(bytes);
+            if (!d.ok) throw new Error('header');
+            const o = receiver.open(bytes, d.value);
+            return o.ok ? o.packet : undefined;
+          });
+          // Checked only after every packet was sealed and opened: a reused buffer would show here.
+          expect(opened.map((p) => p && [...p])).toEqual(plain.map((p) => [...p]));
+          expect(sealed.map((s) => s.length)).toEqual(plain.map((p) => p.length + aeadTagBytes));
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
 });

@@ -145,13 +145,24 @@ function keyObjectOf(key: AeadKey): KeyObject {
   return object;
 }
 
-/** The nonce of packet `packetNumber` under `key` (RFC 9001 §5.3 construction). */
+/** The options of every cipher (one object, not one per packet). */
+const cipherOptions = { authTagLength: aeadTagBytes };
+/** The nonce of the call under way: `createCipheriv` copies its IV, so one buffer serves every call. */
+const nonce = new Uint8Array(aeadNonceBytes);
+
+/** The nonce of packet `packetNumber` under `key` (RFC 9001 §5.3 construction): the IV XOR the 56-bit number. */
 function nonceFor(key: AeadKey, packetNumber: number): Uint8Array {
-  const nonce = key.iv.slice();
-  let pn = packetNumber;
-  for (let i = aeadNonceBytes - 1; i >= aeadNonceBytes - 7; i--) {
-    nonce[i]! ^= pn % 256;
-    pn = Math.floor(pn / 256);
+  const iv = key.iv;
+  let low = packetNumber >>> 0; // 32 low bits
+  let high = (packetNumber - low) / 0x1_0000_0000; // ≤ 24 bits (numbers stay below 2^53, R-WIRE-10)
+  for (let i = 0; i < 5; i++) nonce[i] = iv[i]!;
+  for (let i = 11; i >= 8; i--) {
+    nonce[i] = iv[i]! ^ (low & 0xff);
+    low >>>= 8;
+  }
+  for (let i = 7; i >= 5; i--) {
+    nonce[i] = iv[i]! ^ (high & 0xff);
+    high >>>= 8;
   }
   return nonce;
 }
@@ -168,14 +179,12 @@ export function aeadSeal(
   out: Uint8Array,
   offset: number,
 ): void {
-  const cipher = createCipheriv('aes-128-gcm', keyObjectOf(key), nonceFor(key, packetNumber), {
-    authTagLength: aeadTagBytes,
-  });
+  const cipher = createCipheriv('aes-128-gcm', keyObjectOf(key), nonceFor(key, packetNumber), cipherOptions);
   cipher.setAAD(aad);
   const body = cipher.update(plaintext);
   out.set(body, offset);
-  const final = cipher.final();
-  out.set(final, offset + body.length);
+  const final = cipher.final(); // empty for GCM, a counter mode
+  if (final.length > 0) out.set(final, offset + body.length);
   out.set(cipher.getAuthTag(), offset + body.length + final.length);
 }
 
@@ -189,9 +198,12 @@ export function aeadOpen(
   if (sealed.length < aeadTagBytes) return undefined;
   const split = sealed.length - aeadTagBytes;
   try {
-    const decipher = createDecipheriv('aes-128-gcm', keyObjectOf(key), nonceFor(key, packetNumber), {
-      authTagLength: aeadTagBytes,
-    });
+    const decipher = createDecipheriv(
+      'aes-128-gcm',
+      keyObjectOf(key),
+      nonceFor(key, packetNumber),
+      cipherOptions,
+    );
     decipher.setAAD(aad);
     decipher.setAuthTag(sealed.subarray(split));
     const body = decipher.update(sealed.subarray(0, split));

@@ -1,3 +1,4 @@
+import { copyDatagram } from '../datagram-slab.ts';
 import { type DecodedHeader, encodeHeader, PacketType } from '../wire/header.ts';
 import { WireReader } from '../wire/reader.ts';
 import { varintLength } from '../wire/varint.ts';
@@ -138,19 +139,21 @@ export class PacketProtector {
       const counter = this.repairCounter++;
       const key = this.sendRepair.take();
       const aadLength = bodyOffset + varintLength(counter);
-      const out = new Uint8Array(aadLength + body.length + aeadTagBytes);
+      const length = aadLength + body.length + aeadTagBytes;
+      const out = scratchFor(length);
       out.set(packet.subarray(0, bodyOffset));
       if (this.sendRepair.phase) out[0]! |= keyPhaseBit;
       writeVarint(out, bodyOffset, counter);
       aeadSeal(key, counter, out.subarray(0, aadLength), body, out, aadLength);
-      return out;
+      return copyDatagram(out.subarray(0, length));
     }
     const key = this.sendData.take();
-    const out = new Uint8Array(packet.length + aeadTagBytes);
+    const length = packet.length + aeadTagBytes;
+    const out = scratchFor(length);
     out.set(packet.subarray(0, bodyOffset));
     if (this.sendData.phase) out[0]! |= keyPhaseBit;
     aeadSeal(key, header.packetNumber, out.subarray(0, bodyOffset), body, out, bodyOffset);
-    return out;
+    return copyDatagram(out.subarray(0, length));
   }
 
   /** Opens a protected DATA or REPAIR packet into the plaintext packet the inner layers expect. */
@@ -217,11 +220,20 @@ export class PacketProtector {
   }
 }
 
+/** Reused buffer a packet is assembled in; the caller gets an owned copy of it from the shared datagram slab. */
+let scratch = new Uint8Array(2048);
+
+function scratchFor(length: number): Uint8Array {
+  if (scratch.length < length) scratch = new Uint8Array(length);
+  return scratch;
+}
+
 /** The plaintext packet: header (key phase cleared: it belongs to this layer) and body. */
 function join(head: Uint8Array, tail: Uint8Array): Uint8Array {
-  const out = new Uint8Array(head.length + tail.length);
+  const length = head.length + tail.length;
+  const out = scratchFor(length);
   out.set(head);
   out[0]! &= ~keyPhaseBit;
   out.set(tail, head.length);
-  return out;
+  return copyDatagram(out.subarray(0, length));
 }
