@@ -5,13 +5,19 @@
  * - raw: one socket sends 1200-byte datagrams in bursts of 32 per event-loop turn to another; throughput is what
  *   the receiver's JS callback actually gets (the kernel drops what it cannot keep up with).
  * - ferry: a client keeps 64 messages of 64 KiB queued on a reliable-ordered channel; goodput is the payload the
- *   server application receives. Both sides run in this process, as the raw pair does; sockets get 4 MiB buffers.
+ *   server application receives. Sockets get 4 MiB buffers.
+ *
+ * Placement, the same for both: `one-thread` runs sender and receiver on this thread's event loop (the CPU of both
+ * ends adds up on one core); `two-threads` moves the sender to a worker thread (bench/loopback-sender.ts), so each
+ * end has its own event loop and core, as two hosts would. CPU per datagram is the whole process's either way.
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
 import { type ConnectOptions, connect, type ListenOptions, listen } from '../src/node/api.ts';
 import type { FerryChannel } from '../src/node/channel.ts';
+import type { SenderJob } from './loopback-sender.ts';
 
 /** Length of each measurement window (ms): BENCH_LOOPBACK_MS, default 2000. */
 export const windowMs = Number(process.env.BENCH_LOOPBACK_MS ?? 2000);
@@ -23,6 +29,29 @@ export const host = '127.0.0.1';
 export const socketBufferBytes = 4 * 1024 * 1024;
 /** Raw datagram size (bytes). */
 export const datagramBytes = 1200;
+
+/** Where the two ends run: both on this thread, or the sender on a worker thread. */
+export type Placement = 'one-thread' | 'two-threads';
+
+/** A sender on a worker thread (bench/loopback-sender.ts), resolved once it is sending; `stop()` ends it. */
+async function startSender(job: SenderJob): Promise<{ stop: () => Promise<void> }> {
+  // A worker does not inherit tsx's loader hooks on Node 20: it registers them before importing the sender.
+  const tsx = JSON.stringify(import.meta.resolve('tsx/esm/api'));
+  const sender = JSON.stringify(new URL('./loopback-sender.ts', import.meta.url).href);
+  const worker = new Worker(`import(${tsx}).then((t) => { t.register(); return import(${sender}); });`, {
+    eval: true,
+    workerData: job,
+  });
+  const exited = once(worker, 'exit');
+  const [first] = await Promise.race([once(worker, 'message'), once(worker, 'error')]);
+  if (first !== 'sending') throw first instanceof Error ? first : new Error(String(first));
+  return {
+    stop: async () => {
+      worker.postMessage('stop');
+      await exited;
+    },
+  };
+}
 
 /** One window's figures. */
 export interface Measurement {
@@ -64,26 +93,35 @@ async function measureWindow(
 }
 
 /** Raw `node:dgram` throughput between two sockets of this process. */
-export async function raw(): Promise<Measurement> {
-  const [sender, receiver] = [await bound(), await bound()];
+export async function raw(placement: Placement = 'one-thread'): Promise<Measurement> {
+  const receiver = await bound();
   let bytes = 0;
   let datagrams = 0;
   receiver.on('message', (m: Buffer) => {
     bytes += m.length;
     datagrams++;
   });
-  const payload = new Uint8Array(datagramBytes);
   const port = receiver.address().port;
-  let running = true;
-  const pump = (): void => {
-    if (!running) return;
-    for (let i = 0; i < 32; i++) sender.send(payload, port, host);
-    setImmediate(pump);
-  };
-  pump();
+  let stop: () => Promise<void>;
+  if (placement === 'two-threads') {
+    ({ stop } = await startSender({ kind: 'raw', host, port, socketBufferBytes, datagramBytes }));
+  } else {
+    const sender = await bound();
+    const payload = new Uint8Array(datagramBytes);
+    let running = true;
+    const pump = (): void => {
+      if (!running) return;
+      for (let i = 0; i < 32; i++) sender.send(payload, port, host);
+      setImmediate(pump);
+    };
+    pump();
+    stop = async () => {
+      running = false;
+      sender.close();
+    };
+  }
   const result = await measureWindow(() => ({ bytes, datagrams, replies: 0 }));
-  running = false;
-  sender.close();
+  await stop();
   receiver.close();
   return result;
 }
@@ -92,6 +130,7 @@ export async function raw(): Promise<Measurement> {
 export async function ferryBulk(
   server: Omit<ListenOptions, 'host' | 'socketBufferBytes'>,
   client: Omit<ConnectOptions, 'socketBufferBytes'>,
+  placement: Placement = 'one-thread',
 ): Promise<Measurement> {
   const listener = await listen({ ...server, host, socketBufferBytes } as ListenOptions);
   let bytes = 0;
@@ -102,10 +141,26 @@ export async function ferryBulk(
       }),
     ),
   );
-  const connection = await connect(`${host}:${listener.address().port}`, {
-    ...client,
-    socketBufferBytes,
-  } as ConnectOptions);
+  const port = listener.address().port;
+  const { stop } =
+    placement === 'two-threads'
+      ? await startSender({ kind: 'ferry', host, port, socketBufferBytes, datagramBytes, client })
+      : await ferrySender(port, client);
+  const result = await measureWindow(() => {
+    const stats = listener.stats();
+    return { bytes, datagrams: stats.datagramsReceived, replies: stats.datagramsSent };
+  });
+  await stop();
+  await listener.close({ graceful: false });
+  return result;
+}
+
+/** A Ferry client on this thread that keeps 64 messages of 64 KiB queued on a reliable-ordered channel. */
+async function ferrySender(
+  port: number,
+  client: Omit<ConnectOptions, 'socketBufferBytes'>,
+): Promise<{ stop: () => Promise<void> }> {
+  const connection = await connect(`${host}:${port}`, { ...client, socketBufferBytes } as ConnectOptions);
   const channel = connection.openChannel({ mode: 'reliable-ordered' });
   const message = new Uint8Array(64 * 1024);
   let running = true;
@@ -113,14 +168,12 @@ export async function ferryBulk(
     if (running) void channel.send(message).then(keepSending, () => {});
   };
   for (let i = 0; i < 64; i++) keepSending();
-  const result = await measureWindow(() => {
-    const stats = listener.stats();
-    return { bytes, datagrams: stats.datagramsReceived, replies: stats.datagramsSent };
-  });
-  running = false;
-  await connection.close({ graceful: false });
-  await listener.close({ graceful: false });
-  return result;
+  return {
+    stop: async () => {
+      running = false;
+      await connection.close({ graceful: false });
+    },
+  };
 }
 
 /** The median of `xs` (NaN when empty). */
@@ -130,5 +183,5 @@ export function median(xs: readonly number[]): number {
 
 /** One table row of a measurement. */
 export function row(name: string, m: Measurement): string {
-  return `${name.padEnd(10)} goodputMbps=${m.goodputMbps.toFixed(0).padStart(5)}  datagrams=${String(m.datagrams).padStart(8)}  cpuUsPerDatagram=${m.cpuUsPerDatagram.toFixed(2)}  repliesPerDatagram=${m.repliesPerDatagram.toFixed(3)}`;
+  return `${name.padEnd(20)} goodputMbps=${m.goodputMbps.toFixed(0).padStart(5)}  datagrams=${String(m.datagrams).padStart(8)}  cpuUsPerDatagram=${m.cpuUsPerDatagram.toFixed(2)}  repliesPerDatagram=${m.repliesPerDatagram.toFixed(3)}`;
 }

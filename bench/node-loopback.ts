@@ -7,7 +7,12 @@
  * - raw: one socket sends 1200-byte datagrams in bursts of 32 per event-loop turn to another; throughput is what
  *   the receiver's JS callback actually gets (the kernel drops what it cannot keep up with).
  * - ferry: a client keeps 64 messages of 64 KiB queued on a reliable-ordered channel; goodput is the payload the
- *   server application receives. Both sides run in this process, as the raw pair does; sockets get 4 MiB buffers.
+ *   server application receives. Sockets get 4 MiB buffers.
+ *
+ * Each pair runs in two placements (bench/loopback-harness.ts), the same for raw and Ferry: one thread (both ends
+ * share one event loop, so the ratio compares the CPU of both ends together) and two threads (the sender in a
+ * worker thread, each end with its own event loop and core, closer to two hosts; it needs two idle cores).
+ * BENCH_LOOPBACK_PLACEMENT=one-thread or two-threads runs one of them.
  */
 import b from 'benny';
 import { connect, listen } from '../src/node/api.ts';
@@ -16,6 +21,7 @@ import {
   ferryBulk,
   host,
   median,
+  type Placement,
   raw,
   rounds,
   row,
@@ -23,20 +29,26 @@ import {
   windowMs,
 } from './loopback-harness.ts';
 
+const only = process.env.BENCH_LOOPBACK_PLACEMENT as Placement | undefined;
+const placements: Placement[] = only ? [only] : ['one-thread', 'two-threads'];
 // Raw and Ferry alternate for a few rounds: on a shared machine the load changes between windows, so each
 // round's ratio compares two neighbouring windows and the median ratio is the figure.
-console.log(`loopback, ${windowMs} ms windows, sender and receiver in one process, ${rounds} rounds`);
-const ratios: number[] = [];
+console.log(`loopback, ${windowMs} ms windows, ${rounds} rounds, placements: ${placements.join(', ')}`);
+const ratios = new Map<Placement, number[]>(placements.map((p) => [p, []]));
 for (let i = 0; i < rounds; i++) {
-  const rawResult = await raw();
-  const ferryResult = await ferryBulk({ insecurePlaintext: true }, { insecurePlaintext: true });
-  console.log(row('raw', rawResult));
-  console.log(row('ferry', ferryResult));
-  ratios.push(ferryResult.goodputMbps / rawResult.goodputMbps);
+  for (const placement of placements) {
+    const rawResult = await raw(placement);
+    const ferryResult = await ferryBulk({ insecurePlaintext: true }, { insecurePlaintext: true }, placement);
+    console.log(row(`raw ${placement}`, rawResult));
+    console.log(row(`ferry ${placement}`, ferryResult));
+    ratios.get(placement)?.push(ferryResult.goodputMbps / rawResult.goodputMbps);
+  }
 }
-console.log(
-  `ratio  ferry/raw goodput = ${median(ratios).toFixed(2)} (median; rounds: ${ratios.map((r) => r.toFixed(2)).join(' ')})`,
-);
+for (const [placement, rs] of ratios) {
+  console.log(
+    `ratio  ferry/raw goodput, ${placement} = ${median(rs).toFixed(2)} (median; rounds: ${rs.map((r) => r.toFixed(2)).join(' ')})`,
+  );
+}
 // benny: wall time of one 1 MiB reliable transfer over loopback (16 messages of 64 KiB, all receipts awaited).
 if (process.env.BENCH_LOOPBACK_SUITE !== '0') await suite();
 

@@ -167,11 +167,15 @@ export class Endpoint {
   pollTransmit(nowMs: number): EndpointTransmit | undefined {
     for (const entry of this.active) {
       const bytes = entry.connection.pollTransmit(nowMs);
-      this.active.delete(entry);
       if (bytes) {
-        this.active.add(entry); // to the back of the round
+        // To the back of the round; alone, it already is (spares two hash-set updates per datagram).
+        if (this.active.size > 1) {
+          this.active.delete(entry);
+          this.active.add(entry);
+        }
         return { to: entry.remote, bytes };
       }
+      this.active.delete(entry);
       this.settle(entry);
     }
     return undefined;
