@@ -103,6 +103,34 @@ export class FecDecoder {
   }
 
   /**
+   * Blocks known from their REPAIR packets that cannot be rebuilt yet, with the shards each still needs and when
+   * its first REPAIR packet arrived (for repair requests, R-FEC-15).
+   */
+  *incompleteBlocks(): Iterable<{ firstSourcePacketNumber: number; needed: number; firstSeenMs: number }> {
+    for (const block of this.#pending) {
+      let missing = 0;
+      for (let i = 0; i < block.lengths.length; i++) {
+        if (block.lengths[i] !== 0 && !this.#sources.has(block.first + i)) missing++;
+      }
+      const needed = missing - block.received;
+      if (needed > 0) yield { firstSourcePacketNumber: block.first, needed, firstSeenMs: block.createdMs };
+    }
+  }
+
+  /** Whether `packetNumber` lies in the span of a block known from its REPAIR packets. */
+  knowsBlockOf(packetNumber: number): boolean {
+    for (const block of this.#blocks.values()) {
+      if (packetNumber >= block.first && packetNumber < block.first + block.lengths.length) return true;
+    }
+    return false;
+  }
+
+  /** Whether the source datagram with this packet number is held (received or rebuilt). */
+  holds(packetNumber: number): boolean {
+    return this.#sources.has(packetNumber);
+  }
+
+  /**
    * Records a source datagram that arrived (a copy is kept) and returns any datagrams it lets a waiting block
    * rebuild (a late source can complete a block whose repairs came first).
    */
@@ -157,6 +185,9 @@ export class FecDecoder {
       this.stats.redundantRepairs++;
       return none;
     }
+    // R-FEC-14: extra repair continues the block's code with a larger Repair Count.
+    while (block.repairs.length < packet.repairCount) block.repairs.push(undefined);
+    if (packet.repairCount > block.repairCount) block.repairCount = packet.repairCount;
     block.repairs[packet.repairIndex] = packet.parity.slice();
     block.received++;
     block.bytes += packet.parity.length;
@@ -282,11 +313,12 @@ export class FecDecoder {
   }
 }
 
-/** Whether a repair packet describes the same block as the one already tracked. */
+/**
+ * Whether a repair packet describes the same block as the one already tracked: the same sources. Its Repair
+ * Count may differ — extra repair (R-FEC-14) continues the code with more shards.
+ */
 function sameShape(block: BlockState, packet: RepairPacket): boolean {
-  if (block.repairCount !== packet.repairCount || block.lengths.length !== packet.sourceLengths.length) {
-    return false;
-  }
+  if (block.lengths.length !== packet.sourceLengths.length) return false;
   for (let i = 0; i < block.lengths.length; i++) {
     if (block.lengths[i] !== packet.sourceLengths[i]) return false;
   }

@@ -1,5 +1,6 @@
 import { varintLength } from '../protocol/wire/index.ts';
-import { encodeRepairPacket, type FecLossReport, fecMaxBlockShards, fecMaxBlockSpan } from './fec-header.ts';
+import { type ExtraRepair, encodeRepairs } from './fec-extra-repair.ts';
+import { type FecLossReport, fecMaxBlockShards, fecMaxBlockSpan } from './fec-header.ts';
 import { ReedSolomonCodec } from './reed-solomon.ts';
 
 /** Options of a {@link FecEncoder}. */
@@ -21,6 +22,8 @@ export interface FecEncoderOptions {
   lossReport?: () => FecLossReport | undefined;
   /** Reed-Solomon codec; a new one by default. */
   codec?: ReedSolomonCodec;
+  /** Keeps closed blocks for extra repair (R-FEC-14); none by default. */
+  extraRepair?: ExtraRepair;
 }
 
 /** Counters of a {@link FecEncoder}. */
@@ -63,7 +66,8 @@ interface OpenBlock {
  * `pollRepair(now)` after each, and whenever `now >= nextTimeout()`.
  */
 export class FecEncoder {
-  readonly #options: Required<Omit<FecEncoderOptions, 'lossReport' | 'codec'>>;
+  readonly #options: Required<Omit<FecEncoderOptions, 'lossReport' | 'codec' | 'extraRepair'>>;
+  readonly #extra: ExtraRepair | undefined;
   readonly #lossReport: () => FecLossReport | undefined;
   readonly #codec: ReedSolomonCodec;
   #block: OpenBlock | undefined;
@@ -92,6 +96,7 @@ export class FecEncoder {
     this.#options = { ...options, maxBlockSources, maxBlockDelayMs };
     this.#lossReport = options.lossReport ?? (() => undefined);
     this.#codec = options.codec ?? new ReedSolomonCodec();
+    this.#extra = options.extraRepair;
   }
 
   /**
@@ -190,7 +195,7 @@ export class FecEncoder {
       Math.max(Math.floor(this.#options.parityFor(k, nowMs, block.tags)), 0),
       fecMaxBlockShards - k,
     );
-    if (!(m >= 1)) {
+    if (!(m >= 1) && this.#extra === undefined) {
       this.stats.blocksWithoutRepair++;
       return;
     }
@@ -200,21 +205,23 @@ export class FecEncoder {
       shard.set(source);
       return shard;
     });
+    const closed = {
+      firstPacketNumber: block.firstPacketNumber,
+      lengths: block.lengths,
+      padded,
+      longest: block.longest,
+      headerBytes: block.headerBytes,
+      tags: block.tags,
+      repairsSent: Math.max(m, 0),
+    };
+    this.#extra?.retain(nowMs, closed);
+    if (!(m >= 1)) {
+      this.stats.blocksWithoutRepair++;
+      return;
+    }
     const parity = this.#codec.encode(padded, m);
-    const lossReport = this.#lossReport();
-    for (let index = 0; index < m; index++) {
-      const packet = {
-        connectionId: this.#options.connectionId,
-        firstSourcePacketNumber: block.firstPacketNumber,
-        repairCount: m,
-        repairIndex: index,
-        lossReport,
-        sourceLengths: block.lengths,
-        parity: parity[index]!,
-      };
-      const buf = new Uint8Array(block.headerBytes + block.longest);
-      const end = encodeRepairPacket(packet, buf, 0);
-      const bytes = end === buf.length ? buf : buf.subarray(0, end);
+    const packets = encodeRepairs(closed, parity, 0, this.#options.connectionId, this.#lossReport());
+    for (const bytes of packets) {
       this.#ready.push(bytes);
       this.stats.repairPackets++;
       this.stats.repairBytes += bytes.length;

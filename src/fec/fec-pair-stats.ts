@@ -10,6 +10,8 @@ export interface FecPairStats {
   packetsRecoveredByFec: number;
   /** Blocks given up with sources missing, both directions. */
   blocksUnrecoverable: number;
+  /** Extra REPAIR packets sent after declared losses (R-FEC-14), both directions; part of `paritySent`. */
+  extraParitySent: number;
 }
 
 /** Sums the FEC counters of both sides of `pair`; all zero when the pair runs without FEC. */
@@ -19,6 +21,7 @@ export function fecPairStats(pair: FerryPair): FecPairStats {
     parityBytesSent: 0,
     packetsRecoveredByFec: 0,
     blocksUnrecoverable: 0,
+    extraParitySent: 0,
   };
   for (const side of ['client', 'server'] as const) {
     const connection = pair.connection(side);
@@ -29,6 +32,7 @@ export function fecPairStats(pair: FerryPair): FecPairStats {
     out.parityBytesSent += s.parityBytesSent;
     out.packetsRecoveredByFec += s.packetsRecovered;
     out.blocksUnrecoverable += s.blocksUnrecoverable;
+    out.extraParitySent += s.extraParitySent;
   }
   return out;
 }

@@ -5,8 +5,11 @@ import type { TraceEventName, TraceSink } from '../protocol/trace.ts';
 import { decodeFrames, decodeHeader, isAckEliciting, PacketType } from '../protocol/wire/index.ts';
 import { FecDecoder, type FecDecoderOptions, type FecDecoderStats } from './fec-decoder.ts';
 import { FecEncoder, type FecEncoderStats } from './fec-encoder.ts';
+import { ExtraRepair, type ExtraRepairOptions } from './fec-extra-repair.ts';
+import { decodeFeedbackPacket, encodeFeedbackPacket, isFeedbackPacket } from './fec-feedback.ts';
 import { decodeRepairPacket } from './fec-header.ts';
 import { FecLossEstimator } from './fec-loss-estimator.ts';
+import { RepairRequester, type RepairRequestOptions } from './fec-repair-requests.ts';
 import {
   type FecClass,
   type FecClassPolicy,
@@ -53,6 +56,27 @@ export interface FecOptions {
   decoder?: FecDecoderOptions;
   /** Receives the layer's `fec:*` trace events (spec §15); none by default. */
   trace?: TraceSink;
+  /**
+   * Extra repair (spec §11.9, R-FEC-14, R-FEC-15): the receiving side asks in FEEDBACK packets for more shards of
+   * blocks it cannot rebuild, and the sending side keeps its blocks a while and answers with more parity of the
+   * same code. Pair it with the connection's `deadlineRetransmit: false` (R-PR-8). Off by default.
+   */
+  extraRepair?: FecExtraRepairOptions;
+}
+
+/** Settings of extra repair: how long blocks are kept, how strong a burst is, and when requests go out. */
+export interface FecExtraRepairOptions extends ExtraRepairOptions {
+  /** Timing of the receiving side's requests. */
+  requests?: RepairRequestOptions;
+  /** Chance a burst delivers too few shards that its size aims for. Default 0.01. */
+  targetFailure?: number;
+  /** Most shards in one burst, as a multiple of the sources lost (at least one more than them). Default 4. */
+  maxBurstRatio?: number;
+  /**
+   * Classes whose blocks get extra repair: a block is answered when one of its sources is of one of them, so
+   * channels that retransmit (e.g. audio with a short deadline) can be left out. Default: every class.
+   */
+  classes?: readonly FecClass[];
 }
 
 /** Counters of one connection's FEC layer (both directions). */
@@ -73,6 +97,12 @@ export interface FecStats {
   packetsRecovered: number;
   /** Receiver: blocks given up with sources missing. */
   blocksUnrecoverable: number;
+  /** Receiver: FEEDBACK packets sent (R-FEC-15). */
+  feedbackSent: number;
+  /** Receiver of FEEDBACK: packets dropped as malformed (R-FEC-15). */
+  malformedFeedback: number;
+  /** Sender: extra REPAIR packets sent after declared losses (R-FEC-14), also counted in `paritySent`. */
+  extraParitySent: number;
 }
 
 /** Default bytes kept free in the connection's datagrams for the REPAIR packet's headers. */
@@ -116,6 +146,11 @@ export class FecSession {
   readonly #defaultClass: FecClass;
   readonly #policies: Record<FecClass, FecClassPolicy>;
   readonly #trace: TraceSink | undefined;
+  readonly #extra: ExtraRepair | undefined;
+  readonly #requester: RepairRequester | undefined;
+  /** Extra REPAIR packets waiting to go out. */
+  readonly #extraOut: Uint8Array[] = [];
+  #malformedFeedback = 0;
   #lastSent = 0;
   #lastLost = 0;
   #lastSpurious = 0;
@@ -139,6 +174,28 @@ export class FecSession {
     };
     this.#trace = options.trace;
     this.#controller = new RedundancyController({ fecClass: options.fecClass, policy: options.policy });
+    const extra = options.extraRepair;
+    if (extra !== undefined) {
+      const targetFailure = extra.targetFailure ?? 0.01;
+      const ratio = extra.maxBurstRatio ?? 4;
+      let classMask = 0;
+      for (const c of extra.classes ?? fecClassNames) classMask |= classBits[c];
+      this.#extra = new ExtraRepair(
+        extra,
+        connectionId.slice(),
+        codec,
+        (lost, nowMs, tags) =>
+          (tags & classMask) === 0
+            ? 0
+            : this.#controller.extraParityFor(
+                nowMs,
+                lost,
+                targetFailure,
+                Math.max(lost + 1, Math.ceil(ratio * lost)),
+              ),
+        () => this.#estimator.report(),
+      );
+    }
     this.#encoder = new FecEncoder({
       connectionId: connectionId.slice(),
       maxRepairBytes: maxDatagramBytes,
@@ -147,8 +204,10 @@ export class FecSession {
       parityFor: (k, nowMs, tags) => this.#parityFor(nowMs, k, tags),
       lossReport: () => this.#estimator.report(),
       codec,
+      extraRepair: this.#extra,
     });
     this.#decoder = new FecDecoder({ ...options.decoder, codec });
+    if (extra !== undefined) this.#requester = new RepairRequester(this.#decoder, extra.requests);
   }
 
   /** The redundancy controller (its estimate, for stats and tests). */
@@ -160,15 +219,19 @@ export class FecSession {
   get stats(): FecStats {
     const e: FecEncoderStats = this.#encoder.stats;
     const d: FecDecoderStats = this.#decoder.stats;
+    const x = this.#extra?.stats;
     return {
       sourcePackets: e.sourcePackets,
       blocks: e.blocks,
-      paritySent: e.repairPackets,
-      parityBytesSent: e.repairBytes,
+      paritySent: e.repairPackets + (x?.repairPackets ?? 0),
+      parityBytesSent: e.repairBytes + (x?.repairBytes ?? 0),
+      extraParitySent: x?.repairPackets ?? 0,
       repairsReceived: d.repairPackets,
       malformedRepairs: d.malformedRepairs,
       packetsRecovered: d.packetsRecovered,
       blocksUnrecoverable: d.blocksUnrecoverable,
+      feedbackSent: this.#requester?.stats.feedbackPackets ?? 0,
+      malformedFeedback: this.#malformedFeedback,
     };
   }
 
@@ -211,16 +274,46 @@ export class FecSession {
     return m;
   }
 
+  /** The connection's smoothed RTT, which paces repeated repair requests (R-FEC-15). */
+  onRtt(smoothedRttMs: number): void {
+    if (this.#requester) this.#requester.smoothedRttMs = smoothedRttMs;
+  }
+
   /** The next REPAIR datagram due, or undefined (R-FEC-4). */
   pollRepair(nowMs: number): Uint8Array | undefined {
-    const repair = this.#encoder.pollRepair(nowMs);
+    const repair = this.#encoder.pollRepair(nowMs) ?? this.#extraOut.shift() ?? this.#pollFeedback(nowMs);
     if (repair !== undefined && this.#trace) this.#traceRepair(nowMs, 'fec:repair_sent', repair, this.#trace);
     return repair;
   }
 
-  /** When a block's repair falls due (absolute ms), or undefined. */
+  /** When a block's repair or a FEEDBACK packet falls due (absolute ms), or undefined. */
   nextTimeout(): number | undefined {
-    return this.#encoder.nextTimeout();
+    const own = this.#encoder.nextTimeout();
+    if (this.#extraOut.length > 0) return own === undefined ? 0 : Math.min(own, 0);
+    const feedback = this.#requester?.nextTimeout();
+    return feedback === undefined || (own !== undefined && own < feedback) ? own : feedback;
+  }
+
+  /** The FEEDBACK packet due, encoded, or undefined (R-FEC-15). */
+  #pollFeedback(nowMs: number): Uint8Array | undefined {
+    const packet = this.#requester?.poll(nowMs, this.#connectionId, this.#estimator.report());
+    return packet && encodeFeedbackPacket(packet);
+  }
+
+  /** A FEEDBACK packet from the peer: its loss report, and bursts of extra repair for what it asks (R-FEC-15). */
+  #onFeedback(nowMs: number, bytes: Uint8Array): void {
+    const feedback = decodeFeedbackPacket(bytes);
+    if (!feedback.ok) {
+      this.#malformedFeedback++;
+      return;
+    }
+    const f = feedback.value;
+    if (f.lossReport !== undefined) this.#controller.onPeerReport(nowMs, f.lossReport);
+    const extra = this.#extra;
+    if (!extra) return;
+    for (const r of f.requests)
+      extra.onBlockRequest(nowMs, r.firstSourcePacketNumber, r.needed, this.#extraOut);
+    if (f.missing.length > 0) extra.onMissing(nowMs, f.missing, this.#extraOut);
   }
 
   /**
@@ -272,17 +365,23 @@ export class FecSession {
     if (!decoded.ok) return [bytes];
     const header = decoded.value.header;
     if (header.type === PacketType.fecRepair) {
+      if (isFeedbackPacket(bytes)) {
+        this.#onFeedback(nowMs, bytes);
+        return [];
+      }
       const repair = decodeRepairPacket(bytes);
       if (!repair.ok) {
         this.#decoder.stats.malformedRepairs++;
         return [];
       }
+      this.#requester?.onRepairPacket(nowMs);
       if (repair.value.lossReport !== undefined)
         this.#controller.onPeerReport(nowMs, repair.value.lossReport);
       return this.#decoder.onRepair(nowMs, repair.value);
     }
     if (header.type !== PacketType.data) return [bytes];
     this.#estimator.onPacketNumber(header.packetNumber);
+    this.#requester?.onDataPacket(nowMs, header.packetNumber);
     const recovered = this.#decoder.onSourcePacket(nowMs, header.packetNumber, bytes);
     return recovered.length === 0 ? [bytes] : [bytes, ...recovered];
   }

@@ -112,6 +112,21 @@ export class RedundancyController {
     this.#cache.set(cacheKey, m);
     return m;
   }
+
+  /**
+   * Shards of an extra-repair burst for a block that lost `lost` sources (R-FEC-14): the smallest n ≥ `lost`
+   * whose chance of delivering fewer than `lost` of them is at most `targetFailure`, at most `maxShards`.
+   */
+  extraParityFor(nowMs: number, lost: number, targetFailure: number, maxShards: number): number {
+    const need = Math.max(0, Math.floor(lost));
+    if (need === 0) return 0;
+    const { lossRate, meanBurst } = this.estimate(nowMs);
+    const p = clamp(lossRate, 0, 0.9);
+    const b = Math.max(1, meanBurst);
+    let n = need;
+    while (n < maxShards && burstFailure(n, need, p, b) > targetFailure) n++;
+    return Math.min(n, maxShards);
+  }
 }
 
 /**
@@ -123,6 +138,28 @@ export function residualLoss(k: number, m: number, p: number, b: number): number
   const n = k + m;
   if (p <= 0) return 0;
   if (p >= 1) return 1;
+  const lost = lostCountDistribution(n, p, b);
+  let residual = 0;
+  for (let l = m + 1; l <= n; l++) residual += lost[l]! * (l / n);
+  return residual;
+}
+
+/**
+ * Probability that fewer than `needed` of `n` shards sent back to back arrive over the Gilbert channel of
+ * {@link residualLoss}: the chance an extra-repair burst of n shards fails a block short of `needed` (R-FEC-14).
+ */
+export function burstFailure(n: number, needed: number, p: number, b: number): number {
+  if (needed <= 0) return 0;
+  if (n < needed || p >= 1) return 1;
+  if (p <= 0) return 0;
+  const lost = lostCountDistribution(n, p, b);
+  let failure = 0;
+  for (let l = n - needed + 1; l <= n; l++) failure += lost[l]!;
+  return failure;
+}
+
+/** Probability of each count 0..n of lost shards among n sent back to back (stationary loss p, mean burst b). */
+function lostCountDistribution(n: number, p: number, b: number): Float64Array {
   // Two states: good (0) and bad (1, the shard is lost). r = P(bad → good), q = P(good → bad), π_bad = p.
   const r = b <= 1 ? 1 - p : Math.min(1, 1 / b);
   const q = Math.min(1, (p * r) / (1 - p));
@@ -144,9 +181,9 @@ export function residualLoss(k: number, m: number, p: number, b: number): number
     good = nextGood;
     bad = nextBad;
   }
-  let residual = 0;
-  for (let l = m + 1; l <= n; l++) residual += (good[l]! + bad[l]!) * (l / n);
-  return residual;
+  const lost = new Float64Array(n + 1);
+  for (let l = 0; l <= n; l++) lost[l] = good[l]! + bad[l]!;
+  return lost;
 }
 
 function clamp(value: number, low: number, high: number): number {

@@ -3,9 +3,15 @@ export interface ConnectionConfig {
   /** Largest UDP payload the connection sends (bytes). */
   maxDatagramBytes: number;
   /** Largest application message accepted for sending or receiving (bytes), R-CHAN-4. */
+  maxMessageBytes: number;
   /** Lifetime of a message on a deadline channel without its own deadline (ms, spec §12.1, R-PR-1). */
   defaultDeadlineMs: number;
-  maxMessageBytes: number;
+  /**
+   * Whether lost fragments of deadline channels are retransmitted (R-PR-3). Set false under a FEC layer that
+   * repairs losses with extra parity (R-PR-8, R-FEC-14): a lost deadline fragment then waits for FEC or its
+   * deadline, and is never sent again by the connection.
+   */
+  deadlineRetransmit: boolean;
   /** RTT assumed before the first sample (ms). */
   initialRttMs: number;
   /** Longest this side delays an ACK (ms), R-ACK-2; the peer assumes the same value. */
@@ -72,6 +78,7 @@ export const defaultConnectionConfig: Readonly<ConnectionConfig> = {
   maxDatagramBytes: 1200,
   maxMessageBytes: 16 * 1024 * 1024,
   defaultDeadlineMs: 1000,
+  deadlineRetransmit: true,
   initialRttMs: 200,
   maxAckDelayMs: 20,
   ackElicitingThreshold: 2,

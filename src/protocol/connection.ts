@@ -93,6 +93,11 @@ export interface ChannelOptions {
   deadlineMs?: number;
   /** Sequenced delivery (R-PR-7): drop a received message that completes after a higher id was delivered. */
   sequenced?: boolean;
+  /**
+   * Whether lost fragments of this deadline channel are retransmitted (R-PR-3, R-PR-8); default
+   * `config.deadlineRetransmit`. Off, the channel's losses are left to a FEC layer's extra repair (R-FEC-14).
+   */
+  retransmit?: boolean;
 }
 
 /** Options of one `send`. */
@@ -994,8 +999,11 @@ export class Connection {
       if (!channel.partial && fragment.offset === 0)
         this.connectionSentPosition += fragment.message.data.length;
       this.noteSent(nowMs, fragment);
-      // Unreliable fragments are never repaired (R-PR-3); deadline ones get the thin-stream timer, not copies.
-      if (channel.repairs) this.redundancy.onFirstSent(fragment);
+      // Unreliable fragments are never repaired (R-PR-3); deadline ones get the thin-stream timer, not copies,
+      // unless the FEC layer repairs them (R-PR-8).
+      if (channel.repairs && (!channel.partial || this.retransmits(channel.channelId))) {
+        this.redundancy.onFirstSent(fragment);
+      }
       // Small messages from one channel share a packet; a full fragment moves the cursor on (fairness).
       if (fragment.length >= this.fragmentBytes / 2) this.sendCursor = (this.sendCursor + 1) % order.length;
     }
@@ -1164,8 +1172,18 @@ export class Connection {
    */
   private repair(nowMs: number, fragment: OutgoingFragment): void {
     if (fragment.acked || fragment.queuedForRetransmit) return;
-    if (this.canStillArrive(nowMs, fragment)) this.queueRetransmit(fragment);
-    else this.abandonMessageOf(fragment);
+    if (!this.canStillArrive(nowMs, fragment)) this.abandonMessageOf(fragment);
+    else if (
+      fragment.message.expiresAtMs === Number.POSITIVE_INFINITY ||
+      this.retransmits(fragment.message.channelId)
+    ) {
+      this.queueRetransmit(fragment);
+    } // else R-PR-8: the FEC layer repairs it with extra parity, or its deadline abandons it
+  }
+
+  /** Whether lost fragments of a partially reliable channel are sent again (R-PR-8). */
+  private retransmits(channelId: number): boolean {
+    return this.channelOptions.get(channelId)?.retransmit ?? this.config.deadlineRetransmit;
   }
 
   /**

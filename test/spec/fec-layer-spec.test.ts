@@ -265,7 +265,8 @@ describe('spec §11 requirements', () => {
       expect(held.bytes).toBeLessThanOrEqual(64 * 1024);
     }
     expect(decoder.stats.blocksUnrecoverable).toBeGreaterThan(1900);
-    // A repair that disagrees with its block is dropped and counted.
+    // A repair that disagrees with its block (other sources) is dropped and counted; a larger Repair Count alone
+    // is extra repair (R-FEC-14), not a disagreement.
     const before = decoder.stats.inconsistentRepairs;
     decoder.onRepair(2000, {
       connectionId: new Uint8Array(0),
@@ -273,7 +274,7 @@ describe('spec §11 requirements', () => {
       repairCount: 2,
       repairIndex: 1,
       lossReport: undefined,
-      sourceLengths: [1000, 1000],
+      sourceLengths: [1000, 0, 1000],
       parity,
     });
     expect(decoder.stats.inconsistentRepairs).toBe(before + 1);

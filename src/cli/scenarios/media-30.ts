@@ -1,5 +1,6 @@
 import { type FecPairStats, fecPairStats } from '../../fec/fec-pair-stats.ts';
 import type { FecOptions } from '../../fec/fec-session.ts';
+import type { FecClass } from '../../fec/redundancy-controller.ts';
 import { ChannelWireAccountant } from '../../harness/channel-wire-accountant.ts';
 import { FerryPair } from '../../harness/ferry-pair.ts';
 import { encodeMediaFrame, MediaReceiver, type MediaStreamSpec } from '../../harness/media-stream.ts';
@@ -22,8 +23,11 @@ export interface Media30Params extends PathParams {
   profile: string;
   /** Repair strategy of the main run (`--fec off` selects `arq-only`). */
   repair: MediaRepair;
-  /** Audio: one frame every `intervalMs` of `frameBytes` (header included), deadline after capture. */
-  audio: { intervalMs: number; frameBytes: number; deadlineMs: number };
+  /**
+   * Audio: one frame every `intervalMs` of `frameBytes` (header included), deadline after capture; `retransmit`:
+   * whether the hybrid run retransmits its losses (R-PR-8) or leaves them to FEC extra repair (R-FEC-14).
+   */
+  audio: { intervalMs: number; frameBytes: number; deadlineMs: number; retransmit: boolean };
   /** Video: bitrate, frame rate, keyframe size and period, deadline after capture. */
   video: {
     bitrateMbps: number;
@@ -31,9 +35,12 @@ export interface Media30Params extends PathParams {
     keyframeBytes: number;
     keyframeIntervalS: number;
     deadlineMs: number;
+    retransmit: boolean;
   };
   /** FEC layer settings of the hybrid and FEC-only runs (spec §11). */
   fec: FecOptions;
+  /** FEC class of the audio channel (R-FEC-13); undefined keeps `fec.fecClass`. */
+  audioFecClass?: FecClass;
   /** Playout buffer settings (spec §12.2) beyond the deadline bound. */
   playout: { quantile: number; minDelayMs: number };
   /** Whether the ARQ-only, FEC-only and Gilbert-burst baselines run too. */
@@ -47,8 +54,15 @@ export function media30Params(options: ScenarioOptions): Media30Params {
     durationS: options.durationS ?? (options.quick ? 20 : 120),
     profile: options.profile ?? 'default',
     repair: options.fec === false ? 'arq-only' : 'hybrid',
-    audio: { intervalMs: 20, frameBytes: 160, deadlineMs: 200 },
-    video: { bitrateMbps: 2, fps: 30, keyframeBytes: 40 * 1024, keyframeIntervalS: 2, deadlineMs: 300 },
+    audio: { intervalMs: 20, frameBytes: 160, deadlineMs: 200, retransmit: true },
+    video: {
+      bitrateMbps: 2,
+      fps: 30,
+      keyframeBytes: 40 * 1024,
+      keyframeIntervalS: 2,
+      deadlineMs: 300,
+      retransmit: true,
+    },
     // Short blocks (about one video frame) leave time for one retransmission round inside the deadline; ACK-only
     // packets go unprotected (media's reverse path carries only ACKs, and a lost one costs no frame).
     fec: { fecClass: 'media', maxBlockDelayMs: 8, protectAckOnly: false },
@@ -133,7 +147,13 @@ export function runMedia(
   const pair: FerryPair = new FerryPair({
     seed: params.seed,
     config,
-    fec: repair === 'arq-only' ? false : params.fec,
+    fec:
+      repair === 'arq-only'
+        ? false
+        : {
+            ...params.fec,
+            channelClass: (channelId) => (channelId === ids.audio ? params.audioFecClass : undefined),
+          },
     forward: link,
     reverse: link,
     trace,
@@ -175,8 +195,16 @@ export function runMedia(
     );
     receivers.set(ids[name], receiver);
   }
-  pair.client.configureChannel(ids.audio, { deadlineMs: streams.audio.deadlineMs });
-  pair.client.configureChannel(ids.video, { deadlineMs: streams.video.deadlineMs });
+  // Without FEC nothing but retransmission repairs (R-PR-8 applies to the hybrid run only).
+  const retransmit = (name: 'audio' | 'video') => repair === 'arq-only' || params[name].retransmit;
+  pair.client.configureChannel(ids.audio, {
+    deadlineMs: streams.audio.deadlineMs,
+    retransmit: retransmit('audio'),
+  });
+  pair.client.configureChannel(ids.video, {
+    deadlineMs: streams.video.deadlineMs,
+    retransmit: retransmit('video'),
+  });
 
   const endMs = params.durationS * 1000;
   const framesPerKeyframe = Math.round(params.video.fps * params.video.keyframeIntervalS);
