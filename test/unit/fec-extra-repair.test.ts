@@ -11,7 +11,7 @@ import {
   fecMaxFeedbackRequests,
   isFeedbackPacket,
 } from '../../src/fec/fec-feedback.ts';
-import { decodeRepairPacket } from '../../src/fec/fec-header.ts';
+import { decodeRepairPacket, type RepairPacket } from '../../src/fec/fec-header.ts';
 import { RepairRequester, type RepairRequestOptions } from '../../src/fec/fec-repair-requests.ts';
 import { burstFailure, RedundancyController } from '../../src/fec/redundancy-controller.ts';
 import { ReedSolomonCodec } from '../../src/fec/reed-solomon.ts';
@@ -311,6 +311,13 @@ function closedBlock(first: number, k: number, bytes = 20, sent = 1, tags = 1): 
   };
 }
 
+/** The decoded REPAIR packet (it must decode: the sender never writes malformed bytes). */
+function repairOf(bytes: Uint8Array): RepairPacket {
+  const decoded = decodeRepairPacket(bytes);
+  if (!decoded.ok) throw new Error(`malformed repair: ${decoded.error.reason}`);
+  return decoded.value;
+}
+
 function extraRepair(options: ExtraRepairOptions = {}, burst = (needed: number) => needed + 1): ExtraRepair {
   return new ExtraRepair(options, Uint8Array.of(1, 2, 3, 4), codec, burst, () => undefined);
 }
@@ -342,7 +349,7 @@ describe('ExtraRepair answering rules (R-FEC-14, R-FEC-15)', () => {
     expect(extra.stats.requestsTooSoon).toBe(2);
     extra.onBlockRequest(50, 10, 1, out);
     expect(out).toHaveLength(4);
-    expect(out.slice(2).map((p) => decodeRepairPacket(p).ok && decodeRepairPacket(p).value)).toMatchObject([
+    expect(out.slice(2).map(repairOf)).toMatchObject([
       { repairIndex: 3, repairCount: 5 },
       { repairIndex: 4, repairCount: 5 },
     ]);
@@ -401,7 +408,7 @@ describe('ExtraRepair answering rules (R-FEC-14, R-FEC-15)', () => {
     const out: Uint8Array[] = [];
     extra.onBlockRequest(1, 0, 3, out);
     expect(out).toHaveLength(3); // 250 + 3 + 3 = 256
-    expect(decodeRepairPacket(out[2]!).ok && decodeRepairPacket(out[2]!).value.repairCount).toBe(6);
+    expect(repairOf(out[2]!).repairCount).toBe(6);
     extra.onBlockRequest(100, 0, 3, out);
     expect(out).toHaveLength(3);
     const zero = extraRepair({}, () => 0);
