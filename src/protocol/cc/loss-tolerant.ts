@@ -25,7 +25,7 @@ const minQueueSamples = 4;
 /** ACK delay a sparse round's samples may carry (ms): Ferry's default maxAckDelayMs (R-ACK-2). */
 const sparseRoundAckDelayMs = 20;
 /** RTT samples whose minimum gives the current queueing delay (R-CC-7). */
-const recentSamples = 4;
+const recentSamples = 8;
 /** Cruise starts at this share of the bandwidth estimate, a max filter that noisy samples bias upwards. */
 const cruiseEntryGain = 0.9;
 /** An application-limited sender in cruise is paced at least at this gain × bw (STARTUP's), so its bursts are
