@@ -269,6 +269,16 @@ describe('spec §6 RTT estimation and loss recovery', () => {
     expect(loss.isPersistentCongestion([packet(0, 0), packet(1, 960, false)])).toBe(false);
   });
 
+  it('R-LOSS-10: an acknowledged packet between two losses restarts the persistent-congestion period', () => {
+    const loss = new LossDetection<number>(lossOptions);
+    const sent = [packet(0, 0), packet(1, 500), packet(2, 960), packet(3, 961)];
+    for (const p of sent) loss.onPacketSent(p);
+    loss.rtt.update(100, 0); // PTO base 320: 3 PTOs = 960 ms
+    expect(loss.isPersistentCongestion([sent[0]!, sent[2]!])).toBe(true); // 1 still outstanding: unbroken
+    loss.onAckReceived(1000, [{ smallest: 1, largest: 1 }], 0);
+    expect(loss.isPersistentCongestion([sent[0]!, sent[2]!])).toBe(false); // 1 was acknowledged in between
+  });
+
   it('R-LOSS-11: the first copy of a fresh small fragment goes out in its own packet after the copy delay', () => {
     const planner = new RedundancyPlanner(defaultConnectionConfig);
     const fragment = smallFragment(10);

@@ -207,15 +207,20 @@ export class ReferenceLossDetection<F> {
   /** Persistent congestion (R-LOSS-10, RFC 9002 §7.6.2): lost ack-eliciting packets spanning 3 PTOs, after an RTT sample. */
   isPersistentCongestion(lost: readonly SentPacket<F>[]): boolean {
     if (!this.rtt.hasSample || lost.length < 2) return false;
-    let first = Number.POSITIVE_INFINITY;
-    let last = Number.NEGATIVE_INFINITY;
+    const duration = this.rtt.ptoMs(this.options.peerMaxAckDelayMs, this.options.granularityMs) * 3;
+    // The period restarts at any acknowledged packet between two lost ones (acknowledged = no longer outstanding).
+    const held = new Set(this.outstanding.map((p) => p.packetNumber));
+    let start: SentPacket<F> | undefined;
+    let previous: SentPacket<F> | undefined;
     for (const p of lost) {
       if (!p.ackEliciting) continue;
-      first = Math.min(first, p.timeSentMs);
-      last = Math.max(last, p.timeSentMs);
+      let unbroken = start !== undefined && previous !== undefined;
+      for (let pn = (previous?.packetNumber ?? 0) + 1; unbroken && pn < p.packetNumber; pn++) unbroken = held.has(pn);
+      if (!unbroken || start === undefined) start = p;
+      previous = p;
+      if (p.timeSentMs - start.timeSentMs >= duration) return true;
     }
-    const duration = this.rtt.ptoMs(this.options.peerMaxAckDelayMs, this.options.granularityMs) * 3;
-    return last - first >= duration;
+    return false;
   }
 
   /** Current PTO interval with capped exponential backoff (R-LOSS-5). */

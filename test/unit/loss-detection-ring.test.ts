@@ -128,6 +128,7 @@ function runBoth(options: LossDetectionOptions, ops: readonly Op[]): void {
       const b = reference.onAckReceived(nowMs, ranges, op.delayMs);
       expect(describePackets(a.acked)).toEqual(describePackets(b.acked));
       expect(describePackets(a.lost)).toEqual(describePackets(b.lost));
+      expect(ring.isPersistentCongestion(a.lost)).toBe(reference.isPersistentCongestion(b.lost));
       expect(describePackets(a.spurious)).toEqual(describePackets(b.spurious));
       expect(a.rttSampled).toBe(b.rttSampled);
     } else if (op.op === 'timer') {

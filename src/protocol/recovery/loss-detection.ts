@@ -290,15 +290,27 @@ export class LossDetection<F> {
   /** Persistent congestion (R-LOSS-10, RFC 9002 §7.6.2): lost ack-eliciting packets spanning 3 PTOs, after an RTT sample. */
   isPersistentCongestion(lost: readonly SentPacket<F>[]): boolean {
     if (!this.rtt.hasSample || lost.length < 2) return false;
-    let first = Number.POSITIVE_INFINITY;
-    let last = Number.NEGATIVE_INFINITY;
+    const duration = this.rtt.ptoMs(this.options.peerMaxAckDelayMs, this.options.granularityMs) * 3;
+    // RFC 9002 §7.6.2: the period counts only while no packet sent inside it was acknowledged — acknowledged
+    // packets leave the ring, so a packet number between two lost ones with no record restarts the period.
+    // Without this, one ACK after a quiet spell could declare two losses far apart "persistent" under random loss.
+    let start: SentPacket<F> | undefined;
+    let previous: SentPacket<F> | undefined;
     for (const p of lost) {
       if (!p.ackEliciting) continue;
-      first = Math.min(first, p.timeSentMs);
-      last = Math.max(last, p.timeSentMs);
+      if (start === undefined || previous === undefined || !this.noneAckedBetween(previous, p)) start = p;
+      previous = p;
+      if (p.timeSentMs - start.timeSentMs >= duration) return true;
     }
-    const duration = this.rtt.ptoMs(this.options.peerMaxAckDelayMs, this.options.granularityMs) * 3;
-    return last - first >= duration;
+    return false;
+  }
+
+  /** Whether every packet number strictly between `a` and `b` still has a record (none was acknowledged). */
+  private noneAckedBetween(a: SentPacket<F>, b: SentPacket<F>): boolean {
+    for (let pn = a.packetNumber + 1; pn < b.packetNumber; pn++) {
+      if (this.tracked.get(pn) === undefined) return false;
+    }
+    return true;
   }
 
   /** Current PTO interval with capped exponential backoff (R-LOSS-5). */
