@@ -1,5 +1,5 @@
 import { type DecodeResult, decodeFailure, WireEncodeError } from './errors.ts';
-import { WireReader } from './reader.ts';
+import { varintAt, varintFailureReason } from './reader.ts';
 import { varintLength } from './varint.ts';
 import { writeBytes, writeU8, writeVarint } from './writer.ts';
 
@@ -93,15 +93,17 @@ export function encodeHeader(header: PacketHeader, buf: Uint8Array, offset: numb
  * what follows a non-DATA header is left to the caller (R-WIRE-11).
  */
 export function decodeHeader(bytes: Uint8Array): DecodeResult<DecodedHeader> {
-  const reader = new WireReader(bytes);
-  const flags = reader.u8();
-  if (flags < 0) return decodeFailure('truncated', 0);
+  // Every datagram is decoded here by each layer it crosses, so this reads the bytes directly (no reader object).
+  const end = bytes.length;
+  if (end < 1) return decodeFailure('truncated', 0);
+  const flags = bytes[0]!;
   // R-WIRE-8: reserved bits must be zero.
   if ((flags & reservedBits) !== 0) return decodeFailure('reserved-bits', 0);
-  const connectionId = reader.view(connectionIdLengths[(flags >>> connectionIdShift) & 0x03]!);
-  if (connectionId === undefined) return decodeFailure('truncated', 1);
-  const packetNumber = reader.varint();
-  if (packetNumber < 0) return { ok: false, error: reader.error! };
+  const pnAt = 1 + connectionIdLengths[(flags >>> connectionIdShift) & 0x03]!;
+  if (pnAt > end) return decodeFailure('truncated', 1);
+  const packetNumber = varintAt(bytes, pnAt, end);
+  if (packetNumber < 0) return decodeFailure(varintFailureReason(packetNumber), pnAt);
+  const connectionId = bytes.subarray(1, pnAt);
   return {
     ok: true,
     value: {
@@ -111,7 +113,7 @@ export function decodeHeader(bytes: Uint8Array): DecodeResult<DecodedHeader> {
         keyPhase: (flags & keyPhaseBit) !== 0,
         packetNumber,
       },
-      bodyOffset: reader.offset,
+      bodyOffset: pnAt + (1 << (bytes[pnAt]! >>> 6)),
     },
   };
 }

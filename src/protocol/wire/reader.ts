@@ -45,30 +45,9 @@ export class WireReader {
    */
   varint(): number {
     const start = this.offset;
-    const b = this.bytes;
-    if (start >= this.end) return this.fail('truncated');
-    const first = b[start]!;
-    const prefix = first >>> 6;
-    const length = 1 << prefix;
-    if (start + length > this.end) return this.fail('truncated');
-    let value: number;
-    if (prefix === 0) {
-      value = first;
-    } else if (prefix === 1) {
-      value = ((first & 0x3f) << 8) | b[start + 1]!;
-      if (value <= 0x3f) return this.fail('non-minimal-varint');
-    } else if (prefix === 2) {
-      value = ((first & 0x3f) << 24) | (b[start + 1]! << 16) | (b[start + 2]! << 8) | b[start + 3]!;
-      if (value <= 0x3fff) return this.fail('non-minimal-varint');
-    } else {
-      const high = ((first & 0x3f) << 24) | (b[start + 1]! << 16) | (b[start + 2]! << 8) | b[start + 3]!;
-      if (high > 0x1f_ffff) return this.fail('value-too-large');
-      const low =
-        ((b[start + 4]! << 24) | (b[start + 5]! << 16) | (b[start + 6]! << 8) | b[start + 7]!) >>> 0;
-      value = high * 0x1_0000_0000 + low;
-      if (value <= 0x3fff_ffff) return this.fail('non-minimal-varint');
-    }
-    this.offset = start + length;
+    const value = varintAt(this.bytes, start, this.end);
+    if (value < 0) return this.fail(varintFailureReason(value));
+    this.offset = start + (1 << (this.bytes[start]! >>> 6));
     return value;
   }
 
@@ -85,4 +64,37 @@ export class WireReader {
     this.offset = start + length;
     return this.bytes.subarray(start, this.offset);
   }
+}
+
+/** Why {@link varintAt} failed, from its negative result. */
+export function varintFailureReason(result: number): WireErrorReason {
+  return result === -1 ? 'truncated' : result === -2 ? 'non-minimal-varint' : 'value-too-large';
+}
+
+/**
+ * The QUIC varint (RFC 9000 §16) at `start`, read without a reader object (the header decoder's fast path); its
+ * length is `1 << (bytes[start] >>> 6)`. Negative on failure: -1 `truncated` (past `end`), -2
+ * `non-minimal-varint` (R-WIRE-2), -3 `value-too-large` (above 2^53−1, R-WIRE-3).
+ */
+export function varintAt(b: Uint8Array, start: number, end: number): number {
+  if (start >= end) return -1;
+  const first = b[start]!;
+  const prefix = first >>> 6;
+  if (start + (1 << prefix) > end) return -1;
+  if (prefix === 0) return first;
+  if (prefix === 1) {
+    const value = ((first & 0x3f) << 8) | b[start + 1]!;
+    return value <= 0x3f ? -2 : value;
+  }
+  if (prefix === 2) {
+    // >>> 0: a 30-bit value stays positive.
+    const value =
+      (((first & 0x3f) << 24) | (b[start + 1]! << 16) | (b[start + 2]! << 8) | b[start + 3]!) >>> 0;
+    return value <= 0x3fff ? -2 : value;
+  }
+  const high = ((first & 0x3f) << 24) | (b[start + 1]! << 16) | (b[start + 2]! << 8) | b[start + 3]!;
+  if (high > 0x1f_ffff) return -3;
+  const low = ((b[start + 4]! << 24) | (b[start + 5]! << 16) | (b[start + 6]! << 8) | b[start + 7]!) >>> 0;
+  const value = high * 0x1_0000_0000 + low;
+  return value <= 0x3fff_ffff ? -2 : value;
 }
