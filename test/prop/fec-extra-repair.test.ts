@@ -15,6 +15,7 @@ import { decodeRepairPacket } from '../../src/fec/fec-header.ts';
 import { RepairRequester } from '../../src/fec/fec-repair-requests.ts';
 import { ReedSolomonCodec } from '../../src/fec/reed-solomon.ts';
 import { varintMax } from '../../src/protocol/wire/index.ts';
+import { feedbackFuzzCaseArb, runFeedbackFuzzCase } from '../support/feedback-fuzz.ts';
 
 // Extra repair (spec §11.9): the FEEDBACK codec (R-FEC-15) round-trips, never throws on random or mutated bytes,
 // and has one encoding per packet; encoder → ExtraRepair → decoder (R-FEC-14): more shards of the same code,
@@ -326,6 +327,7 @@ describe('RepairRequester bounds (R-FEC-15)', () => {
         kind: fc.constant('repair' as const),
         first: fc.nat({ max: 100_000 }),
         span: fc.integer({ min: 2, max: 20 }),
+        sources: fc.integer({ min: 1, max: 20 }),
         dt: fc.nat({ max: 30 }),
       }),
       fc.record({ kind: fc.constant('poll' as const), dt: fc.nat({ max: 60 }) }),
@@ -353,7 +355,7 @@ describe('RepairRequester bounds (R-FEC-15)', () => {
             nowMs += e.dt;
             if (e.kind === 'data') requester.onDataPacket(nowMs, e.pn);
             else if (e.kind === 'repair') {
-              requester.onRepairPacket(nowMs);
+              requester.onRepairPacket(e.sources % e.span, e.span);
               const lengths = new Array<number>(e.span).fill(10);
               decoder.onRepair(nowMs, {
                 connectionId: new Uint8Array(0),
@@ -380,5 +382,23 @@ describe('RepairRequester bounds (R-FEC-15)', () => {
       ),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('a FEC sender under random, mutated and forged FEEDBACK (R-FEC-15)', () => {
+  it('R-FEC-15: never throws, counts what is malformed, answers only with well-formed repair, ≤ 256 shards a block', () => {
+    let decoded = 0;
+    let extra = 0;
+    fc.assert(
+      fc.property(feedbackFuzzCaseArb(60), (inputs) => {
+        const outcome = runFeedbackFuzzCase(inputs);
+        decoded += outcome.decoded;
+        extra += outcome.extraRepairs;
+      }),
+      { numRuns: 100 },
+    );
+    // Forged requests reached retained blocks and were answered, not only refused.
+    expect(decoded).toBeGreaterThan(100);
+    expect(extra).toBeGreaterThan(100);
   });
 });

@@ -135,6 +135,11 @@ function decoderWithBlock(first: number, span: number, m = 1, nowMs = 0): FecDec
   return decoder;
 }
 
+/** Enough REPAIR packets of all-source blocks that the requester takes the peer for a protecting one. */
+function protect(requester: RepairRequester): void {
+  for (let i = 0; i < 32; i++) requester.onRepairPacket(8, 8);
+}
+
 /** Polls `requester` at each time and returns the times a FEEDBACK went out with what it asked. */
 function pollAt(requester: RepairRequester, times: number[]): Map<number, FeedbackPacket> {
   const out = new Map<number, FeedbackPacket>();
@@ -164,7 +169,7 @@ describe('RepairRequester timing (R-FEC-15)', () => {
     const decoder = decoderWithBlock(100, 4); // 4 sources missing, 1 repair: 3 more needed
     const requester = new RepairRequester(decoder, options);
     requester.smoothedRttMs = 80;
-    requester.onRepairPacket(0);
+    requester.onRepairPacket(4, 4);
     expect(requester.poll(0, none, undefined)).toBeUndefined();
     expect(requester.nextTimeout()).toBe(20);
     const sent = pollAt(requester, range(1, 600));
@@ -182,7 +187,7 @@ describe('RepairRequester timing (R-FEC-15)', () => {
   it('R-FEC-15: a smaller need is asked for as the block fills; a rebuilt block is not asked for again', () => {
     const decoder = decoderWithBlock(0, 3);
     const requester = new RepairRequester(decoder, { ...options, copies: 1 });
-    requester.onRepairPacket(0);
+    requester.onRepairPacket(4, 4);
     expect(requester.poll(20, none, undefined)?.requests).toEqual([
       { firstSourcePacketNumber: 0, needed: 2 },
     ]);
@@ -201,18 +206,18 @@ describe('RepairRequester timing (R-FEC-15)', () => {
   it('R-FEC-15: nothing is asked for a block older than maxAgeMs', () => {
     const decoder = decoderWithBlock(0, 2);
     const requester = new RepairRequester(decoder, { ...options, maxAgeMs: 300 });
-    requester.onRepairPacket(0);
+    requester.onRepairPacket(4, 4);
     expect(requester.poll(301, none, undefined)).toBeUndefined();
     expect(requester.stats.blockRequests).toBe(0);
     // Asked within the age, never repeated past it.
     const fresh = new RepairRequester(decoderWithBlock(0, 2), { ...options, maxAgeMs: 100, copies: 1 });
-    fresh.onRepairPacket(0);
+    fresh.onRepairPacket(2, 2);
     fresh.smoothedRttMs = 80; // repeat due at 20 + 100 = 120, past the age
     const sent = pollAt(fresh, range(0, 400));
     expect([...sent.keys()]).toEqual([20]);
   });
 
-  it('R-FEC-15: missing packets with no known block are asked for only while the peer sends REPAIR packets', () => {
+  it('R-FEC-15: missing packets with no known block are asked for only while the peer protects most of its packets', () => {
     const unprotected = new RepairRequester(new FecDecoder({ codec }), { ...options, copies: 1 });
     unprotected.onDataPacket(0, 0);
     unprotected.onDataPacket(1, 5); // 1..4 missing
@@ -221,7 +226,7 @@ describe('RepairRequester timing (R-FEC-15)', () => {
     expect(unprotected.stats.missingRequests).toBe(0);
 
     const protectedPeer = new RepairRequester(new FecDecoder({ codec }), { ...options, copies: 1 });
-    protectedPeer.onRepairPacket(0);
+    protect(protectedPeer);
     protectedPeer.onDataPacket(0, 0);
     protectedPeer.onDataPacket(1, 5);
     protectedPeer.onDataPacket(2, 3); // 3 arrived late
@@ -229,9 +234,10 @@ describe('RepairRequester timing (R-FEC-15)', () => {
     const withMissing = [...asked].filter(([, p]) => p.missing.length > 0);
     expect(withMissing.map(([t, p]) => [t, p.missing])).toEqual([[21, [1, 2, 4]]]);
     expect(withMissing[0]![1].referencePacketNumber).toBe(5);
-    // More than a second after the last REPAIR packet the peer no longer counts as protecting: no more asks.
-    protectedPeer.onDataPacket(1500, 9);
-    const late = pollAt(protectedPeer, range(1501, 1700));
+    // Once its blocks are mostly packets that are not sources (lost ACKs would be asked for), no more asks.
+    for (let i = 0; i < 64; i++) protectedPeer.onRepairPacket(1, 10);
+    protectedPeer.onDataPacket(100, 9);
+    const late = pollAt(protectedPeer, range(101, 400));
     for (const [, p] of late) expect(p.missing).toEqual([]);
   });
 
@@ -256,7 +262,7 @@ describe('RepairRequester timing (R-FEC-15)', () => {
 
   it('R-FEC-15: nextTimeout() is after the last poll even when something is overdue', () => {
     const requester = new RepairRequester(decoderWithBlock(0, 2), options);
-    requester.onRepairPacket(0);
+    requester.onRepairPacket(4, 4);
     requester.onDataPacket(0, 50);
     expect(requester.poll(5, none, undefined)).toBeDefined(); // the first loss report
     expect(requester.nextTimeout()).toBe(20);
@@ -278,7 +284,7 @@ describe('RepairRequester timing (R-FEC-15)', () => {
       expect(decodeFeedbackPacket(encodeFeedbackPacket(p)).ok).toBe(true);
     };
     for (let t = 0; t < 600; t++) {
-      requester.onRepairPacket(t);
+      requester.onRepairPacket(4, 4);
       for (let i = 0; i < 5; i++) {
         pn += 1 + ((t * 7919 + i * 104_729) % 5000); // ~7 M missing packet numbers in all
         requester.onDataPacket(t, pn);
