@@ -29,7 +29,7 @@ import {
   traceFrames,
 } from './trace.ts';
 import type { Frame, MessageFrame } from './wire/frame-types.ts';
-import { type PacketHeader, PacketType } from './wire/header.ts';
+import { type DecodedHeader, type PacketHeader, PacketType } from './wire/header.ts';
 import {
   decodeFrames,
   decodeHeader,
@@ -530,16 +530,23 @@ export class Connection {
 
   // ─── Driver API ─────────────────────────────────────────────────────────────────────────────────────
 
-  /** Processes one datagram addressed to this connection. Malformed input is dropped and counted, never thrown. */
-  handleDatagram(nowMs: number, bytes: Uint8Array): void {
+  /**
+   * Processes one datagram addressed to this connection. Malformed input is dropped and counted, never thrown.
+   * `routedBy` is its header when the caller already decoded it from `bytes` (the endpoint routes by it).
+   */
+  handleDatagram(nowMs: number, bytes: Uint8Array, routedBy?: DecodedHeader): void {
     if (this.state === 'closed') return;
-    const decodedHeader = decodeHeader(bytes);
-    if (!decodedHeader.ok || decodedHeader.value.header.type !== PacketType.data) {
+    let decodedHeader = routedBy;
+    if (decodedHeader === undefined) {
+      const result = decodeHeader(bytes);
+      if (result.ok) decodedHeader = result.value;
+    }
+    if (decodedHeader === undefined || decodedHeader.header.type !== PacketType.data) {
       this.stats.packetsDropped++;
       if (this.trace) this.traceDropped(nowMs, bytes, 'invalid');
       return;
     }
-    const { header, bodyOffset } = decodedHeader.value;
+    const { header, bodyOffset } = decodedHeader;
     const decoded = decodeFrames(bytes, bodyOffset);
     if (!decoded.ok) {
       this.stats.packetsDropped++;

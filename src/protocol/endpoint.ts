@@ -154,7 +154,7 @@ export class Endpoint {
     }
     this.lastRouted = entry;
     entry.remote = from; // follow the peer's latest address (path validation arrives with spec §13)
-    entry.connection.handleDatagram(nowMs, bytes);
+    entry.connection.handleDatagram(nowMs, bytes, decoded.value);
     this.activate(entry);
     return entry.connection;
   }
