@@ -192,10 +192,11 @@ export class ExtraRepair {
   #burst(nowMs: number, block: RetainedBlock, needed: number, out: Uint8Array[]): void {
     const k = block.padded.length;
     const from = block.repairsSent;
-    const n = Math.min(
-      Math.floor(this.#extraParityFor(needed, nowMs, block.tags)),
-      fecMaxBlockShards - k - from,
-    );
+    const room = fecMaxBlockShards - k - from;
+    // A block never needs more shards than it has sources: the peer's number is capped before any work.
+    const wanted = Math.min(Math.floor(needed), k, room);
+    if (!(wanted >= 1)) return;
+    const n = Math.min(Math.floor(this.#extraParityFor(wanted, nowMs, block.tags)), room);
     if (!(n >= 1)) return;
     // Shard j of the code does not depend on how many shards are asked for (the Backblaze construction), so the
     // new shards continue the block's code and any k of all its shards rebuild it.

@@ -28,6 +28,11 @@ export interface RepairRequestOptions {
   reportIntervalMs?: number;
 }
 
+/** Weight of each REPAIR packet in the moving share of sources in a block's span. */
+const sourceShareWeight = 1 / 16;
+/** Share of sources in the peer's block spans from which its missing packets are asked for. */
+const protectedSourceShare = 0.5;
+
 interface Asked {
   lastMs: number;
   /** Times asked. */
@@ -60,7 +65,9 @@ export class RepairRequester {
   #smoothedRttMs = 100;
   #lastReportMs = Number.NEGATIVE_INFINITY;
   #lastPollMs = Number.NEGATIVE_INFINITY;
-  #lastRepairMs = Number.NEGATIVE_INFINITY;
+  #lastDataMs = Number.NEGATIVE_INFINITY;
+  /** Moving share of a repaired block's span that is sources (weight 1/16 per REPAIR packet). */
+  #sourceShare = 0;
   #dataSinceReport = false;
   /** Counters since creation. */
   readonly stats = { feedbackPackets: 0, blockRequests: 0, missingRequests: 0 };
@@ -85,6 +92,7 @@ export class RepairRequester {
   /** A DATA packet arrived (before FEC recovery): fills its gap, or opens gaps below it. */
   onDataPacket(nowMs: number, packetNumber: number): void {
     this.#dataSinceReport = true;
+    this.#lastDataMs = nowMs;
     if (packetNumber > this.#largest) {
       // Gaps are bounded: only the newest ones are worth asking for.
       const from = Math.max(this.#largest + 1, packetNumber - fecMaxFeedbackMissing);
@@ -97,16 +105,18 @@ export class RepairRequester {
   }
 
   /**
-   * A REPAIR packet arrived: the peer protects its packets, so its missing packets are worth asking for (a peer
-   * that sends none — e.g. only unprotected ACKs come this way — is never asked).
+   * A REPAIR packet arrived for a block of `sourceCount` sources spanning `span` packet numbers. Missing packets
+   * are asked for only while the peer's blocks are mostly sources: a peer whose packets are mostly unprotected
+   * (ACKs, with a PING now and then that is a source) would otherwise be asked about every lost ACK.
    */
-  onRepairPacket(nowMs: number): void {
-    this.#lastRepairMs = nowMs;
+  onRepairPacket(sourceCount: number, span: number): void {
+    if (!(span > 0)) return;
+    this.#sourceShare += (Math.min(1, sourceCount / span) - this.#sourceShare) * sourceShareWeight;
   }
 
   /**
    * When a FEEDBACK packet may next be due (absolute ms), or undefined when nothing waits. Never earlier than
-   * 1 ms after the last poll, so a driver can never spin on it.
+   * 1 ms after the last poll, so a driver can never spin on it, nor before the latest DATA arrival.
    */
   nextTimeout(): number | undefined {
     let t: number | undefined;
@@ -131,7 +141,8 @@ export class RepairRequester {
       if (asked === undefined) at(since + this.#waitMs);
       else if (asked.asks < this.#maxAsks) at(asked.lastMs + this.#repeatMs());
     }
-    return t === undefined ? undefined : Math.max(t, this.#lastPollMs + 1);
+    // Finite even before the first poll (then anything due is due at the latest arrival).
+    return t === undefined ? undefined : Math.max(t, this.#lastPollMs + 1, this.#lastDataMs);
   }
 
   /** The FEEDBACK packet due at `nowMs`, or undefined. */
@@ -143,13 +154,18 @@ export class RepairRequester {
     this.#lastPollMs = nowMs;
     this.#expire(nowMs);
     const requests: FecBlockRequest[] = [];
+    const incomplete = new Set<number>();
     for (const block of this.#decoder.incompleteBlocks()) {
-      if (requests.length >= fecMaxFeedbackRequests) break;
+      incomplete.add(block.firstSourcePacketNumber);
+      if (requests.length >= fecMaxFeedbackRequests) continue;
       if (nowMs - block.firstSeenMs > this.#maxAgeMs || nowMs < block.firstSeenMs + this.#waitMs) continue;
       if (this.#due(nowMs, this.#askedBlocks, block.firstSourcePacketNumber)) {
         requests.push({ firstSourcePacketNumber: block.firstSourcePacketNumber, needed: block.needed });
       }
     }
+    // Copies of asks already satisfied (block rebuilt, gap filled) are not sent, and do not wake the driver.
+    for (const [first, a] of this.#askedBlocks) if (!incomplete.has(first)) a.copiesLeft = 0;
+    for (const [pn, a] of this.#askedMissing) if (!this.#gaps.has(pn)) a.copiesLeft = 0;
     const missing: number[] = [];
     if (!this.#protectedPeer()) this.#gaps.clear();
     for (const [pn, since] of this.#gaps) {
@@ -202,9 +218,9 @@ export class RepairRequester {
     return false;
   }
 
-  /** Whether the peer sent a REPAIR packet within the last second. */
+  /** Whether the peer protects most of its packets (see {@link onRepairPacket}). */
   #protectedPeer(): boolean {
-    return this.#lastPollMs - this.#lastRepairMs <= 1000;
+    return this.#sourceShare >= protectedSourceShare;
   }
 
   #repeatMs(): number {

@@ -374,7 +374,11 @@ export class FecSession {
         this.#decoder.stats.malformedRepairs++;
         return [];
       }
-      this.#requester?.onRepairPacket(nowMs);
+      const lengths = repair.value.sourceLengths;
+      this.#requester?.onRepairPacket(
+        lengths.reduce((k, l) => k + (l > 0 ? 1 : 0), 0),
+        lengths.length,
+      );
       if (repair.value.lossReport !== undefined)
         this.#controller.onPeerReport(nowMs, repair.value.lossReport);
       return this.#decoder.onRepair(nowMs, repair.value);

@@ -1,3 +1,4 @@
+import { decodeFeedbackPacket, isFeedbackPacket } from '../fec/fec-feedback.ts';
 import { decodeRepairPacket } from '../fec/fec-header.ts';
 import { decodeFrames, decodeHeader, encodedFrameLength, PacketType } from '../protocol/wire/index.ts';
 
@@ -17,7 +18,8 @@ type SideName = string;
  * Charges the wire bytes of a simulated connection to its channels, for per-channel overhead figures
  * (scenarios.md media-30): a DATA packet's MESSAGE frames go to their channels and the rest of the packet
  * (header, ACK, control) is shared among them by frame bytes; a REPAIR packet is shared like the source packets
- * it protects; packets carrying no tracked channel (ACK-only, PING, other channels' data) are shared at the end
+ * it protects, and a FEEDBACK packet (spec §11.9) like the source packets of the blocks it asks repair for (the peer's
+ * packets: the request exists because of them); packets carrying no tracked channel (ACK-only, PING, other channels' data) are shared at the end
  * by the number of packets each tracked channel sent. It also tells, per delivered fragment, whether it came
  * over the link first transmitted, retransmitted, or not at all (rebuilt by FEC). Tap every datagram with
  * {@link onDatagram}; call {@link onDelivered} when the receiving application gets a message.
@@ -34,6 +36,8 @@ export class ChannelWireAccountant {
   /** Per message key: its fragment offsets, as sent. */
   private readonly fragmentsOf = new Map<string, Set<number>>();
   private sharedBytes = 0;
+  /** Per sending side: the source packet numbers of each block, by first source, from its REPAIR packets. */
+  private readonly blockSources = new Map<SideName, Map<number, number[]>>();
 
   /** Tracks `channels` (others count as untracked traffic). */
   constructor(channels: readonly number[]) {
@@ -49,7 +53,8 @@ export class ChannelWireAccountant {
     if (!decoded.ok) return;
     const { header, bodyOffset } = decoded.value;
     if (direction === 'out' && header.type === PacketType.fecRepair) {
-      this.chargeRepair(side, bytes);
+      if (isFeedbackPacket(bytes)) this.chargeFeedback(side, bytes);
+      else this.chargeRepair(side, bytes);
       return;
     }
     if (header.type !== PacketType.data) {
@@ -129,11 +134,36 @@ export class ChannelWireAccountant {
     }
     const perChannel = new Map<number, number>();
     const { firstSourcePacketNumber, sourceLengths } = repair.value;
+    const sources: number[] = [];
     sourceLengths.forEach((length, i) => {
       if (length === 0) return;
+      sources.push(firstSourcePacketNumber + i);
       const share = bySide.get(firstSourcePacketNumber + i);
       if (share) for (const [c, b] of share) perChannel.set(c, (perChannel.get(c) ?? 0) + b);
     });
+    const blocks = this.blockSources.get(side) ?? new Map<number, number[]>();
+    this.blockSources.set(side, blocks);
+    blocks.set(firstSourcePacketNumber, sources);
+    this.charge(bytes.length, perChannel);
+  }
+
+  /** A FEEDBACK packet `side` sent about the other side's packets: charged like the sources it asks about. */
+  private chargeFeedback(side: SideName, bytes: Uint8Array): void {
+    const feedback = decodeFeedbackPacket(bytes);
+    const perChannel = new Map<number, number>();
+    if (feedback.ok) {
+      for (const [peer, bySide] of this.shares) {
+        if (peer === side) continue;
+        const add = (pn: number) => {
+          const share = bySide.get(pn);
+          if (share) for (const [c, b] of share) perChannel.set(c, (perChannel.get(c) ?? 0) + b);
+        };
+        const blocks = this.blockSources.get(peer);
+        for (const r of feedback.value.requests)
+          for (const pn of blocks?.get(r.firstSourcePacketNumber) ?? []) add(pn);
+        for (const pn of feedback.value.missing) add(pn);
+      }
+    }
     this.charge(bytes.length, perChannel);
   }
 }

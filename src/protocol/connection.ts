@@ -1023,6 +1023,12 @@ export class Connection {
       for (const record of packet.frames) {
         if ('kind' in record || record.acked || records.includes(record)) continue;
         if (!this.canStillArrive(nowMs, record)) continue;
+        // R-PR-8: a channel that leaves its repair to FEC is not repaired by probes either.
+        if (
+          record.message.expiresAtMs !== Number.POSITIVE_INFINITY &&
+          !this.retransmits(record.message.channelId)
+        )
+          continue;
         const left = this.tryAddFragment(record, frames, records, room);
         if (left < 0) return room;
         room = left;

@@ -9,7 +9,7 @@ import { CcScript, mssBytes } from './cc-script.ts';
 /** Three distinct RTT samples a hair above `rtt.latestRttMs`, so the next round is not sparse and the recent
  * samples show its queue (R-CC-5, R-CC-7). */
 function fillSamples(script: CcScript, rtt: CcRtt): void {
-  for (const extra of [0.03, 0.02, 0.01]) {
+  for (const extra of [0.07, 0.06, 0.05, 0.04, 0.03, 0.02, 0.01]) {
     script.cc.onPacketsAcked(
       script.nowMs,
       [],

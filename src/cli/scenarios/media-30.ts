@@ -42,7 +42,7 @@ export interface Media30Params extends PathParams {
   /** FEC class of the audio channel (R-FEC-13); undefined keeps `fec.fecClass`. */
   audioFecClass?: FecClass;
   /** Playout buffer settings (spec §12.2) beyond the deadline bound. */
-  playout: { quantile: number; minDelayMs: number };
+  playout: { quantile: number; minDelayMs: number; forgetFactor?: number; initialDelayMs?: number };
   /** Whether the ARQ-only, FEC-only and Gilbert-burst baselines run too. */
   baselines: boolean;
 }
@@ -168,6 +168,7 @@ export function runMedia(
         expired.set(event.channelId, expired.get(event.channelId)! + 1);
     },
   });
+  (globalThis as any).__pair?.(pair);
   const schedule = (atMs: number, hook: (nowMs: number) => void) => pair.sim.schedule(atMs, hook);
   // Both ends read one simulated clock, so the sender→receiver clock offset is known to be 0 (R-PLAY-1).
   const playout = { clockOffsetMs: 0, ...params.playout };
