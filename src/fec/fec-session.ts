@@ -248,7 +248,8 @@ export class FecSession {
     if (!this.#protectAckOnly || this.#channelClass) {
       const frames = decodeFrames(bytes, decoded.value.bodyOffset);
       if (!frames.ok) return;
-      if (!this.#protectAckOnly && !frames.value.some(isAckEliciting)) return;
+      // A PING makes a packet ack-eliciting, but losing it costs nothing: ACK+PING packets count as ACK-only.
+      if (!this.#protectAckOnly && !frames.value.some((f) => isAckEliciting(f) && f.type !== 'ping')) return;
       const classOf = this.#channelClass;
       if (classOf) {
         let carried = 0;

@@ -15,7 +15,7 @@ import { fecClassPolicies, RedundancyController, residualLoss } from '../../src/
 import { ReedSolomonCodec } from '../../src/fec/reed-solomon.ts';
 import { Connection } from '../../src/protocol/connection.ts';
 import { defaultConnectionConfig } from '../../src/protocol/connection-config.ts';
-import { decodeHeader, encodeHeader, PacketType } from '../../src/protocol/wire/index.ts';
+import { decodeHeader, encodeHeader, encodePacket, PacketType } from '../../src/protocol/wire/index.ts';
 
 // spec §11: one test (or more) per R-FEC id, and the §11.8 golden vectors read from spec.md.
 
@@ -134,9 +134,37 @@ describe('spec §11 requirements', () => {
     session.onTransmit(0, ping);
     session.onTransmit(0, ackOnly);
     expect(session.stats.sourcePackets).toBe(2);
+    // Without protectAckOnly, neither an ACK-only packet nor a PING-only one (it asks for an ACK, nothing more)
+    // is a source; a packet with a message is.
     const strict = new FecSession(new Uint8Array([9, 9, 9, 9]), 1200, { protectAckOnly: false });
     strict.onTransmit(0, ping);
     strict.onTransmit(0, ackOnly);
+    expect(strict.stats.sourcePackets).toBe(0);
+    const message = new Uint8Array(64);
+    const end = encodePacket(
+      {
+        header: {
+          type: PacketType.data,
+          connectionId: new Uint8Array([9, 9, 9, 9]),
+          keyPhase: false,
+          packetNumber: 2,
+        },
+        frames: [
+          {
+            type: 'message',
+            channelId: 4,
+            messageId: 0,
+            offset: 0,
+            totalLength: 3,
+            payload: Uint8Array.of(1, 2, 3),
+            lengthPresent: false,
+          },
+        ],
+      },
+      message,
+      0,
+    );
+    strict.onTransmit(0, message.subarray(0, end));
     expect(strict.stats.sourcePackets).toBe(1);
     // A REPAIR packet is FEC_REPAIR with the source's connection id.
     const repair = session.pollRepair(1000)!;
