@@ -106,14 +106,29 @@ export class FecDecoder {
    * Blocks known from their REPAIR packets that cannot be rebuilt yet, with the shards each still needs and when
    * its first REPAIR packet arrived (for repair requests, R-FEC-15).
    */
-  *incompleteBlocks(): Iterable<{ firstSourcePacketNumber: number; needed: number; firstSeenMs: number }> {
+  *incompleteBlocks(): Iterable<{
+    firstSourcePacketNumber: number;
+    needed: number;
+    firstSeenMs: number;
+    longestSourceBytes: number;
+  }> {
     for (const block of this.#pending) {
       let missing = 0;
+      let longest = 0;
       for (let i = 0; i < block.lengths.length; i++) {
-        if (block.lengths[i] !== 0 && !this.#sources.has(block.first + i)) missing++;
+        const length = block.lengths[i]!;
+        if (length > longest) longest = length;
+        if (length !== 0 && !this.#sources.has(block.first + i)) missing++;
       }
       const needed = missing - block.received;
-      if (needed > 0) yield { firstSourcePacketNumber: block.first, needed, firstSeenMs: block.createdMs };
+      if (needed > 0) {
+        yield {
+          firstSourcePacketNumber: block.first,
+          needed,
+          firstSeenMs: block.createdMs,
+          longestSourceBytes: longest,
+        };
+      }
     }
   }
 

@@ -9,6 +9,8 @@ import type { FecLossReport } from './fec-header.ts';
 
 /** Timing of repair requests (spec §11.9, R-FEC-15). */
 export interface RepairRequestOptions {
+  /** Whether blocks and missing packets are asked for at all; without, only loss reports go out. Default true. */
+  asks?: boolean;
   /**
    * How long after a block's first REPAIR packet (or after a later packet showed a gap) the receiver waits for
    * the rest of it before asking, ms: the path's delay spread. Default 20.
@@ -26,6 +28,12 @@ export interface RepairRequestOptions {
   maxAgeMs?: number;
   /** A FEEDBACK packet with only the loss report goes out this often while data arrives, ms. Default 250. */
   reportIntervalMs?: number;
+  /**
+   * Blocks whose sources are all shorter than this are not asked for, bytes (default 0: every block). A sender
+   * may leave blocks of small packets (audio, with a deadline too short for a request round trip) to
+   * retransmission; asking for them would be wasted.
+   */
+  minSourceBytes?: number;
 }
 
 /** Weight of each REPAIR packet in the moving share of sources in a block's span. */
@@ -57,6 +65,8 @@ export class RepairRequester {
   readonly #repeatRtts: number;
   readonly #maxAgeMs: number;
   readonly #reportIntervalMs: number;
+  readonly #minSourceBytes: number;
+  readonly #asks: boolean;
   /** Missing packet numbers and when a later one arrived (insertion order is packet-number order). */
   readonly #gaps = new Map<number, number>();
   readonly #askedBlocks = new Map<number, Asked>();
@@ -82,6 +92,8 @@ export class RepairRequester {
     this.#repeatRtts = options.repeatRtts ?? 1.25;
     this.#maxAgeMs = options.maxAgeMs ?? 400;
     this.#reportIntervalMs = options.reportIntervalMs ?? 250;
+    this.#minSourceBytes = options.minSourceBytes ?? 0;
+    this.#asks = options.asks ?? true;
   }
 
   /** The connection's smoothed RTT, which paces repeated requests. */
@@ -124,12 +136,17 @@ export class RepairRequester {
       if (t === undefined || x < t) t = x;
     };
     const horizon = this.#lastPollMs - this.#maxAgeMs;
+    if (!this.#asks) {
+      return this.#dataSinceReport
+        ? Math.max(this.#lastReportMs + this.#reportIntervalMs, this.#lastPollMs + 1, this.#lastDataMs)
+        : undefined;
+    }
     if (this.#dataSinceReport) at(this.#lastReportMs + this.#reportIntervalMs);
     for (const asked of [...this.#askedBlocks.values(), ...this.#askedMissing.values()]) {
       if (asked.copiesLeft > 0) at(asked.nextCopyMs);
     }
     for (const block of this.#decoder.incompleteBlocks()) {
-      if (block.firstSeenMs < horizon) continue;
+      if (block.firstSeenMs < horizon || block.longestSourceBytes < this.#minSourceBytes) continue;
       const asked = this.#askedBlocks.get(block.firstSourcePacketNumber);
       if (asked === undefined) at(block.firstSeenMs + this.#waitMs);
       else if (asked.asks < this.#maxAsks) at(asked.lastMs + this.#repeatMs());
@@ -155,9 +172,10 @@ export class RepairRequester {
     this.#expire(nowMs);
     const requests: FecBlockRequest[] = [];
     const incomplete = new Set<number>();
-    for (const block of this.#decoder.incompleteBlocks()) {
+    for (const block of this.#asks ? this.#decoder.incompleteBlocks() : []) {
       incomplete.add(block.firstSourcePacketNumber);
-      if (requests.length >= fecMaxFeedbackRequests) continue;
+      if (requests.length >= fecMaxFeedbackRequests || block.longestSourceBytes < this.#minSourceBytes)
+        continue;
       if (nowMs - block.firstSeenMs > this.#maxAgeMs || nowMs < block.firstSeenMs + this.#waitMs) continue;
       if (this.#due(nowMs, this.#askedBlocks, block.firstSourcePacketNumber)) {
         requests.push({ firstSourcePacketNumber: block.firstSourcePacketNumber, needed: block.needed });
@@ -167,7 +185,7 @@ export class RepairRequester {
     for (const [first, a] of this.#askedBlocks) if (!incomplete.has(first)) a.copiesLeft = 0;
     for (const [pn, a] of this.#askedMissing) if (!this.#gaps.has(pn)) a.copiesLeft = 0;
     const missing: number[] = [];
-    if (!this.#protectedPeer()) this.#gaps.clear();
+    if (!this.#asks || !this.#protectedPeer()) this.#gaps.clear();
     for (const [pn, since] of this.#gaps) {
       if (missing.length >= fecMaxFeedbackMissing || nowMs < since + this.#waitMs) break;
       if (this.#decoder.holds(pn) || this.#decoder.knowsBlockOf(pn)) {

@@ -147,7 +147,7 @@ export class FecSession {
   readonly #policies: Record<FecClass, FecClassPolicy>;
   readonly #trace: TraceSink | undefined;
   readonly #extra: ExtraRepair | undefined;
-  readonly #requester: RepairRequester | undefined;
+  readonly #requester: RepairRequester;
   /** Extra REPAIR packets waiting to go out. */
   readonly #extraOut: Uint8Array[] = [];
   #malformedFeedback = 0;
@@ -207,7 +207,11 @@ export class FecSession {
       extraRepair: this.#extra,
     });
     this.#decoder = new FecDecoder({ ...options.decoder, codec });
-    if (extra !== undefined) this.#requester = new RepairRequester(this.#decoder, extra.requests);
+    // Every receiver reports its loss in FEEDBACK packets (R-FEC-15); it asks for repair only with extra repair.
+    this.#requester = new RepairRequester(
+      this.#decoder,
+      extra !== undefined ? extra.requests : { asks: false },
+    );
   }
 
   /** The redundancy controller (its estimate, for stats and tests). */
@@ -230,7 +234,7 @@ export class FecSession {
       malformedRepairs: d.malformedRepairs,
       packetsRecovered: d.packetsRecovered,
       blocksUnrecoverable: d.blocksUnrecoverable,
-      feedbackSent: this.#requester?.stats.feedbackPackets ?? 0,
+      feedbackSent: this.#requester.stats.feedbackPackets,
       malformedFeedback: this.#malformedFeedback,
     };
   }
@@ -277,7 +281,7 @@ export class FecSession {
 
   /** The connection's smoothed RTT, which paces repeated repair requests (R-FEC-15). */
   onRtt(smoothedRttMs: number): void {
-    if (this.#requester) this.#requester.smoothedRttMs = smoothedRttMs;
+    this.#requester.smoothedRttMs = smoothedRttMs;
   }
 
   /** The next REPAIR datagram due, or undefined (R-FEC-4). */
@@ -291,13 +295,13 @@ export class FecSession {
   nextTimeout(): number | undefined {
     const own = this.#encoder.nextTimeout();
     if (this.#extraOut.length > 0) return own === undefined ? 0 : Math.min(own, 0);
-    const feedback = this.#requester?.nextTimeout();
+    const feedback = this.#requester.nextTimeout();
     return feedback === undefined || (own !== undefined && own < feedback) ? own : feedback;
   }
 
   /** The FEEDBACK packet due, encoded, or undefined (R-FEC-15). */
   #pollFeedback(nowMs: number): Uint8Array | undefined {
-    const packet = this.#requester?.poll(nowMs, this.#connectionId, this.#estimator.report());
+    const packet = this.#requester.poll(nowMs, this.#connectionId, this.#estimator.report());
     return packet && encodeFeedbackPacket(packet);
   }
 
@@ -376,7 +380,7 @@ export class FecSession {
         return [];
       }
       const lengths = repair.value.sourceLengths;
-      this.#requester?.onRepairPacket(
+      this.#requester.onRepairPacket(
         lengths.reduce((k, l) => k + (l > 0 ? 1 : 0), 0),
         lengths.length,
       );
@@ -386,7 +390,7 @@ export class FecSession {
     }
     if (header.type !== PacketType.data) return [bytes];
     this.#estimator.onPacketNumber(header.packetNumber);
-    this.#requester?.onDataPacket(nowMs, header.packetNumber);
+    this.#requester.onDataPacket(nowMs, header.packetNumber);
     const recovered = this.#decoder.onSourcePacket(nowMs, header.packetNumber, bytes);
     return recovered.length === 0 ? [bytes] : [bytes, ...recovered];
   }

@@ -94,7 +94,7 @@ describe('spec §11.9 extra repair', () => {
     const decoder = new FecDecoder({ codec });
     expect(decoder.onRepairPacket(0, first)).toEqual([]);
     expect([...decoder.incompleteBlocks()]).toEqual([
-      { firstSourcePacketNumber: 300, needed: 1, firstSeenMs: 0 },
+      { firstSourcePacketNumber: 300, needed: 1, firstSeenMs: 0, longestSourceBytes: 3 },
     ]);
     const rebuilt = decoder.onRepairPacket(1, bytes);
     expect(rebuilt.map(toHex).sort()).toEqual(['aabbcc', 'ddee']);
