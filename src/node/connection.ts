@@ -70,6 +70,12 @@ export interface OpenChannelOptions {
   /** Deadline and unreliable channels: drop a received message that completes after a newer one (R-PR-7). */
   sequenced?: boolean;
   /**
+   * Deadline channels: `false` leaves lost fragments to the FEC layer's extra repair instead of retransmitting
+   * them (R-PR-8, spec §11.9) — for video-like traffic over an endpoint whose `fec` option sets `extraRepair`.
+   * Default `config.deadlineRetransmit` (true).
+   */
+  retransmit?: boolean;
+  /**
    * With FEC on at the endpoint: this channel's protection class (R-FEC-13) — `interactive` (thin-stream IM),
    * `media`, or `false` for none (bulk data, where retransmission is cheaper). Default: the endpoint's class.
    */
@@ -182,11 +188,16 @@ export class FerryConnection extends EventEmitter implements ChannelHost {
     } else if (!Number.isSafeInteger(id) || id < 0 || id % 4 !== mode) {
       throw new FerryUsageError('invalid-channel', `channel id ${id} is not a ${options.mode} channel id`);
     }
-    if (options.deadlineMs !== undefined || options.sequenced !== undefined) {
+    if (
+      options.deadlineMs !== undefined ||
+      options.sequenced !== undefined ||
+      options.retransmit !== undefined
+    ) {
       // spec §12.1: throws FerryUsageError for reliable channels or a negative deadline
-      const settings: { deadlineMs?: number; sequenced?: boolean } = {};
+      const settings: { deadlineMs?: number; sequenced?: boolean; retransmit?: boolean } = {};
       if (options.deadlineMs !== undefined) settings.deadlineMs = options.deadlineMs;
       if (options.sequenced !== undefined) settings.sequenced = options.sequenced;
+      if (options.retransmit !== undefined) settings.retransmit = options.retransmit;
       this.core.configureChannel(id, settings);
     }
     if (options.fec !== undefined)

@@ -1,4 +1,5 @@
 import { createSocket, type Socket } from 'node:dgram';
+import type { FecOptions } from '../../src/fec/fec-session.ts';
 import { connect, listen } from '../../src/node/api.ts';
 import type { FerryChannel } from '../../src/node/channel.ts';
 import type { FerryConnection } from '../../src/node/connection.ts';
@@ -100,7 +101,7 @@ export interface RelayPath {
  */
 export async function openRelayPath(
   cleanups: (() => Promise<unknown> | undefined)[],
-  options: { profile: LinkProfile; seed: number; fec?: boolean },
+  options: { profile: LinkProfile; seed: number; fec?: boolean | FecOptions },
 ): Promise<RelayPath> {
   const server = await listen({ ...serverSecurity, host: loopback, fec: options.fec });
   cleanups.push(() => server.close({ graceful: false }));

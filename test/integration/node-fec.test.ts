@@ -40,4 +40,46 @@ describe('FEC in the Node binding', () => {
     const upstream = relay.stats().upstream;
     expect(upstream.received - upstream.forwarded).toBeGreaterThan(0); // the relay did drop
   });
+
+  it('extra repair (R-FEC-14, R-PR-8): a deadline channel without retransmission is repaired by asked-for parity', async () => {
+    const fec = {
+      fecClass: 'media' as const,
+      maxBlockDelayMs: 8,
+      protectAckOnly: false,
+      policy: { maxRepairRatio: 0.5 },
+      extraRepair: {},
+    };
+    const { client, served } = await openRelayPath(cleanups, {
+      profile: { lossPercent: 30, delayMs: 10, jitterMs: 2 },
+      seed: 5,
+      fec,
+    });
+    const count = 200;
+    const seen = new Set<number>();
+    let duplicates = 0;
+    const arrived = nextChannel(served).then(
+      (channel) =>
+        new Promise<void>((resolve) => {
+          channel.on('message', (data: Uint8Array) => {
+            const seq = seqOf(data);
+            if (seen.has(seq)) duplicates++;
+            seen.add(seq);
+            if (seen.size >= 0.97 * count) resolve();
+          });
+        }),
+    );
+    const channel = client.openChannel({ mode: 'deadline', deadlineMs: 2000, retransmit: false });
+    const settled: Promise<unknown>[] = [];
+    for (let i = 0; i < count; i++) {
+      settled.push(channel.send(numbered(i, 4000)).catch(() => undefined)); // 4 packets each; expiry rejects
+      if (i % 10 === 9) await new Promise((r) => setTimeout(r, 20));
+    }
+    await within(30_000, '97% of the messages', arrived);
+    await within(30_000, 'every send settled', Promise.all(settled));
+    expect(duplicates).toBe(0);
+    const stats = client.stats();
+    expect(stats.fragmentRetransmissions).toBe(0); // nothing retransmitted: FEC repaired what arrived
+    expect(stats.fec?.extraParitySent).toBeGreaterThan(0);
+    expect(served.stats().fec?.feedbackSent).toBeGreaterThan(0);
+  });
 });
