@@ -302,7 +302,14 @@ export class FecSession {
   /** The FEEDBACK packet due, encoded, or undefined (R-FEC-15). */
   #pollFeedback(nowMs: number): Uint8Array | undefined {
     const packet = this.#requester.poll(nowMs, this.#connectionId, this.#estimator.report());
-    return packet && encodeFeedbackPacket(packet);
+    if (packet === undefined) return undefined;
+    const bytes = encodeFeedbackPacket(packet);
+    this.#trace?.event(nowMs, 'fec:feedback_sent', {
+      raw: { length: bytes.length },
+      request_count: packet.requests.length,
+      missing_count: packet.missing.length,
+    });
+    return bytes;
   }
 
   /** A FEEDBACK packet from the peer: its loss report, and bursts of extra repair for what it asks (R-FEC-15). */
@@ -313,6 +320,11 @@ export class FecSession {
       return;
     }
     const f = feedback.value;
+    this.#trace?.event(nowMs, 'fec:feedback_received', {
+      raw: { length: bytes.length },
+      request_count: f.requests.length,
+      missing_count: f.missing.length,
+    });
     if (f.lossReport !== undefined) this.#controller.onPeerReport(nowMs, f.lossReport);
     const extra = this.#extra;
     if (!extra) return;

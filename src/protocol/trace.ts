@@ -89,6 +89,15 @@ export interface TraceRecoveredData {
   raw: { length: number };
 }
 
+/** `fec:feedback_sent` and `fec:feedback_received`: one FEEDBACK packet (spec §11.9, R-FEC-15). */
+export interface TraceFeedbackData {
+  raw: { length: number };
+  /** Blocks asked for. */
+  request_count: number;
+  /** Packets asked for with no known block. */
+  missing_count: number;
+}
+
 /** `fec:block_unrecoverable`: blocks given up with sources missing (R-FEC-8). */
 export interface TraceUnrecoverableData {
   count: number;
@@ -123,6 +132,8 @@ export interface TraceEventMap {
   'fec:repair_received': TraceRepairData;
   'fec:packet_recovered': TraceRecoveredData;
   'fec:block_unrecoverable': TraceUnrecoverableData;
+  'fec:feedback_sent': TraceFeedbackData;
+  'fec:feedback_received': TraceFeedbackData;
   'media:frame_played': TraceMediaFrameData;
   'media:frame_late': TraceMediaFrameData;
   'media:concealment': TraceMediaFrameData;
@@ -144,6 +155,8 @@ const eventNames: Record<TraceEventName, true> = {
   'fec:repair_received': true,
   'fec:packet_recovered': true,
   'fec:block_unrecoverable': true,
+  'fec:feedback_sent': true,
+  'fec:feedback_received': true,
   'media:frame_played': true,
   'media:frame_late': true,
   'media:concealment': true,

@@ -35,11 +35,13 @@ describe('trace events of a connection (spec §15)', () => {
           expect(sink.named('recovery:packet_lost').length).toBe(stats.lostPackets);
           expect(sink.named('recovery:spurious_loss').length).toBe(stats.spuriousLosses);
           const repairs = sink.named('fec:repair_sent');
-          // Every datagram on the wire is a traced DATA packet or a traced REPAIR packet.
-          expect(sent.length + repairs.length).toBe(run.wire[side].datagrams);
-          expect(sum([...sent, ...repairs].map((p) => p.raw.length))).toBe(run.wire[side].bytes);
+          const feedback = sink.named('fec:feedback_sent');
+          // Every datagram on the wire is a traced DATA, REPAIR or FEEDBACK packet.
+          expect(sent.length + repairs.length + feedback.length).toBe(run.wire[side].datagrams);
+          expect(sum([...sent, ...repairs, ...feedback].map((p) => p.raw.length))).toBe(run.wire[side].bytes);
           const connection = side === 'client' ? run.pair.client : run.pair.server!;
           const fec = run.pair.fec?.[side].session(connection)?.stats;
+          expect(feedback.length).toBe(fec?.feedbackSent ?? 0);
           expect(repairs.length).toBe(fec?.paritySent ?? 0);
           expect(sink.named('fec:packet_recovered').length).toBe(fec?.packetsRecovered ?? 0);
           expect(sink.named('fec:repair_received').length).toBe(fec?.repairsReceived ?? 0);

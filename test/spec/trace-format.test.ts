@@ -100,6 +100,12 @@ function dataProblems(name: string, data: Json): string[] {
     case 'fec:block_unrecoverable':
       if (!isCount(data['count'])) problems.push(`${name}: count`);
       break;
+    case 'fec:feedback_sent':
+    case 'fec:feedback_received':
+      raw();
+      for (const k of ['request_count', 'missing_count'])
+        if (!isCount(data[k])) problems.push(`${name}: ${k}`);
+      break;
     default:
       if (typeof data['channel'] !== 'string' || !isCount(data['frame_id'])) problems.push(`${name}: media`);
   }
@@ -189,13 +195,15 @@ describe('ferry bench --trace (spec §15)', () => {
     const wire = [
       ...eventsNamed(im.file, 'transport:packet_sent'),
       ...eventsNamed(im.file, 'fec:repair_sent'),
+      ...eventsNamed(im.file, 'fec:feedback_sent'),
     ];
     expect(wire.reduce((sum, d) => sum + rawLength(d), 0)).toBe((im.result['results'] as Json)['wireBytes']);
     const echo = await tracedRun(['kcp-echo', '--duration', '2', '--fec', 'on', '--seed', '5']);
     const results = echo.result['results'] as Json;
     const datagrams =
       eventsNamed(echo.file, 'transport:packet_sent').length +
-      eventsNamed(echo.file, 'fec:repair_sent').length;
+      eventsNamed(echo.file, 'fec:repair_sent').length +
+      eventsNamed(echo.file, 'fec:feedback_sent').length;
     expect(datagrams / (results['echoed'] as number)).toBeCloseTo(results['datagramsPerMsg'] as number, 3);
     // The FEC counters of the result (summed over both sides) are the traced FEC events.
     expect(eventsNamed(echo.file, 'fec:repair_sent').length).toBe(results['paritySent']);
