@@ -215,7 +215,8 @@ export class ReferenceLossDetection<F> {
     for (const p of lost) {
       if (!p.ackEliciting) continue;
       let unbroken = start !== undefined && previous !== undefined;
-      for (let pn = (previous?.packetNumber ?? 0) + 1; unbroken && pn < p.packetNumber; pn++) unbroken = held.has(pn);
+      for (let pn = (previous?.packetNumber ?? 0) + 1; unbroken && pn < p.packetNumber; pn++)
+        unbroken = held.has(pn);
       if (!unbroken || start === undefined) start = p;
       previous = p;
       if (p.timeSentMs - start.timeSentMs >= duration) return true;
