@@ -51,7 +51,8 @@ export interface Media30Params extends PathParams {
  * FEC of the hybrid run (spec §12.3). Short blocks (about one video frame, 8 ms) and no ACK-only sources (the
  * reverse path carries only ACKs; a lost one costs no frame). First-shot parity up to 0.6 per source, for video
  * (`media`) and audio (`interactive`, so that audio-only blocks are left out of extra repair); then extra repair
- * (§11.9) for video blocks: asked for 20 ms after a block's repairs arrive, in 5 copies, answered with a burst
+ * (§11.9) for video blocks: asked for 40 ms after a block's repairs arrive (the path's delay spread: ±15 ms each
+ * way plus the block's 8 ms; an earlier ask counts shards still in flight as missing), in 5 copies, answered with a burst
  * that falls short once in 300, nothing past 250 ms (no video frame can still be played).
  */
 export const media30Fec: FecOptions = {
@@ -64,7 +65,7 @@ export const media30Fec: FecOptions = {
     classes: ['media'],
     targetFailure: 0.003,
     maxAgeMs: 250,
-    requests: { waitMs: 20, copies: 5, maxAsks: 2, maxAgeMs: 230, minSourceBytes: 400 },
+    requests: { waitMs: 40, copies: 5, maxAsks: 2, maxAgeMs: 230, minSourceBytes: 400 },
   },
 };
 
