@@ -6,8 +6,10 @@
  * Run: `node --import tsx bench/node-loopback-secure.ts` (BENCH_LOOPBACK_MS: window, default 2000;
  * BENCH_LOOPBACK_ROUNDS: rounds, default 3; BENCH_LOOPBACK_SUITE=0 skips the benny suites).
  *
- * Same shapes as bench/node-loopback.ts: raw sends 1200-byte datagrams in bursts of 32 per turn; Ferry keeps 64
- * messages of 64 KiB queued on a reliable-ordered channel; both ends on this thread; 4 MiB socket buffers.
+ * Same shapes and placements as bench/node-loopback.ts: raw sends 1200-byte datagrams in bursts of 32 per turn;
+ * Ferry keeps 64 messages of 64 KiB queued on a reliable-ordered channel; 4 MiB socket buffers; both ends on this
+ * thread (`one-thread`, the default here), or the sender in a worker thread (`two-threads`: it seals on one core,
+ * the receiver opens on the other, as two hosts would). BENCH_LOOPBACK_PLACEMENT=two-threads or `both` picks them.
  *
  * The floor line: with both ends on one thread every data datagram is sealed once and opened once, so even a
  * protocol costing nothing could not beat raw µs / (raw µs + seal µs + open µs) of raw goodput (ACKs ignored).
@@ -24,45 +26,61 @@ import { generateKeyPair } from '../src/node/keys.ts';
 import type { DirectionKeys } from '../src/protocol/security/key-schedule.ts';
 import { PacketProtector, protectionOverheadBytes } from '../src/protocol/security/packet-protection.ts';
 import { decodeHeader, encodeHeader } from '../src/protocol/wire/header.ts';
-import { datagramBytes, ferryBulk, median, raw, rounds, row, windowMs } from './loopback-harness.ts';
+import {
+  datagramBytes,
+  ferryBulk,
+  median,
+  type Placement,
+  raw,
+  rounds,
+  row,
+  windowMs,
+} from './loopback-harness.ts';
 
 const keys = generateKeyPair();
 
 /** Ferry in plaintext (both sides opt in) or encrypted (the client pins the server's static key). */
-const ferry = (encrypted: boolean) =>
+const ferry = (encrypted: boolean, placement: Placement) =>
   encrypted
-    ? ferryBulk({ staticKey: keys.privateKey }, { serverPublicKey: keys.publicKey })
-    : ferryBulk({ insecurePlaintext: true }, { insecurePlaintext: true });
+    ? ferryBulk({ staticKey: keys.privateKey }, { serverPublicKey: keys.publicKey }, placement)
+    : ferryBulk({ insecurePlaintext: true }, { insecurePlaintext: true }, placement);
 
-console.log(`loopback, ${windowMs} ms windows, sender and receiver on one thread, ${rounds} rounds`);
-const plainRatios: number[] = [];
-const secureRatios: number[] = [];
-const rawCpuUs: number[] = [];
-for (let i = 0; i < rounds; i++) {
-  const r = await raw();
-  const p = await ferry(false);
-  const s = await ferry(true);
-  console.log(row('raw', r));
-  console.log(row('plaintext', p));
-  console.log(row('encrypted', s));
-  plainRatios.push(p.goodputMbps / r.goodputMbps);
-  secureRatios.push(s.goodputMbps / r.goodputMbps);
-  rawCpuUs.push(r.cpuUsPerDatagram);
-}
+const chosen = process.env.BENCH_LOOPBACK_PLACEMENT ?? 'one-thread';
+const placements: Placement[] = chosen === 'both' ? ['one-thread', 'two-threads'] : [chosen as Placement];
+console.log(`loopback, ${windowMs} ms windows, ${rounds} rounds, placements: ${placements.join(', ')}`);
 const list = (xs: number[]): string => xs.map((r) => r.toFixed(2)).join(' ');
-console.log(
-  `ratio  plaintext/raw = ${median(plainRatios).toFixed(2)} (median; rounds: ${list(plainRatios)})`,
-);
-console.log(
-  `ratio  encrypted/raw = ${median(secureRatios).toFixed(2)} (median; rounds: ${list(secureRatios)})`,
-);
+/** Median raw CPU µs per datagram with both ends on one thread (for the floor line). */
+let rawCpuUs = Number.NaN;
+for (const placement of placements) {
+  const plainRatios: number[] = [];
+  const secureRatios: number[] = [];
+  const rawCpu: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const r = await raw(placement);
+    const p = await ferry(false, placement);
+    const s = await ferry(true, placement);
+    console.log(row(`raw ${placement}`, r));
+    console.log(row(`plaintext ${placement}`, p));
+    console.log(row(`encrypted ${placement}`, s));
+    plainRatios.push(p.goodputMbps / r.goodputMbps);
+    secureRatios.push(s.goodputMbps / r.goodputMbps);
+    rawCpu.push(r.cpuUsPerDatagram);
+  }
+  if (placement === 'one-thread') rawCpuUs = median(rawCpu);
+  console.log(
+    `ratio  plaintext/raw, ${placement} = ${median(plainRatios).toFixed(2)} (median; rounds: ${list(plainRatios)})`,
+  );
+  console.log(
+    `ratio  encrypted/raw, ${placement} = ${median(secureRatios).toFixed(2)} (median; rounds: ${list(secureRatios)})`,
+  );
+}
 
 if (process.env.BENCH_LOOPBACK_SUITE !== '0') {
   const aead = await aeadSuite();
   const sealUs = aead.get('aes-128-gcm seal 1176 B KeyObject');
   const openUs = aead.get('aes-128-gcm open 1176 B KeyObject');
-  if (sealUs !== undefined && openUs !== undefined) {
-    const rawUs = median(rawCpuUs);
+  if (sealUs !== undefined && openUs !== undefined && !Number.isNaN(rawCpuUs)) {
+    const rawUs = rawCpuUs;
     console.log(
       `floor  encrypted/raw ≤ ${(rawUs / (rawUs + sealUs + openUs)).toFixed(2)} with both ends on one thread: ` +
         `raw ${rawUs.toFixed(2)} µs per datagram + seal ${sealUs.toFixed(2)} µs + open ${openUs.toFixed(2)} µs ` +
