@@ -49,7 +49,16 @@ function frame(sequence: number, captureMs: number, size: number): Uint8Array {
 }
 
 const keys = generateKeyPair();
-const server = await listen({ staticKey: keys.privateKey, host: '127.0.0.1' });
+// FEC (spec §11) in short blocks with extra repair (§11.9): the client asks for more parity of what the first
+// shards could not rebuild; video leaves its repair to that (no retransmission), audio also retransmits.
+const fec = {
+  fecClass: 'media' as const,
+  maxBlockDelayMs: 8,
+  protectAckOnly: false,
+  policy: { maxRepairRatio: 0.6 },
+  extraRepair: { requests: { waitMs: 25 } }, // the path's delay spread (±5 ms each way) plus the block's 8 ms
+};
+const server = await listen({ staticKey: keys.privateKey, host: '127.0.0.1', fec });
 const profile = { lossPercent, delayMs: 30, jitterMs: 5 };
 const relay = await ImpairmentRelay.open({
   target: { host: '127.0.0.1', port: server.address().port },
@@ -65,6 +74,7 @@ server.on('connection', (connection) => {
       mode: 'deadline',
       id: 8 * index + 4 + 2,
       deadlineMs: spec.deadlineMs,
+      retransmit: spec.name !== 'video',
     });
     let sequence = 0;
     const start = performance.now();
@@ -79,7 +89,7 @@ server.on('connection', (connection) => {
   });
 });
 
-const client = await connect(`127.0.0.1:${relay.address().port}`, { serverPublicKey: keys.publicKey });
+const client = await connect(`127.0.0.1:${relay.address().port}`, { serverPublicKey: keys.publicKey, fec });
 console.log(`streaming for ${seconds} s through ${lossPercent}% loss each way, 30 ± 5 ms one way, encrypted`);
 const buffers = new Map<
   number,
@@ -88,7 +98,7 @@ const buffers = new Map<
 streams.forEach((spec, index) => {
   buffers.set(8 * index + 4 + 2, {
     spec,
-    buffer: new PlayoutBuffer({ maxDelayMs: spec.deadlineMs }),
+    buffer: new PlayoutBuffer({ maxDelayMs: spec.deadlineMs, quantile: 0.99 }),
     played: 0,
     concealed: 0,
   });
