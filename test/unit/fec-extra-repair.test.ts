@@ -328,6 +328,40 @@ function extraRepair(options: ExtraRepairOptions = {}, burst = (needed: number) 
   return new ExtraRepair(options, Uint8Array.of(1, 2, 3, 4), codec, burst, () => undefined);
 }
 
+describe('RepairRequester options added with media-30 (R-FEC-15)', () => {
+  it('R-FEC-15: blocks of small sources only are not asked for (minSourceBytes); larger ones are', () => {
+    const decoder = decoderWithBlock(0, 2); // sources of 10 bytes
+    const small = new RepairRequester(decoder, { waitMs: 5, copies: 1, minSourceBytes: 11 });
+    expect(pollAt(small, range(0, 200)).size).toBe(0);
+    expect(small.nextTimeout()).toBeUndefined();
+    const any = new RepairRequester(decoder, { waitMs: 5, copies: 1, minSourceBytes: 10 });
+    const asked = [...pollAt(any, range(0, 200))].filter(([, p]) => p.requests.length > 0);
+    expect(asked.map(([t]) => t)[0]).toBe(5);
+  });
+
+  it('R-FEC-15: without asks the requester still reports the loss every reportIntervalMs while data arrives', () => {
+    const decoder = decoderWithBlock(0, 4);
+    const requester = new RepairRequester(decoder, { asks: false, reportIntervalMs: 100 });
+    protect(requester);
+    const report = { lossPermyriad: 3000, meanBurstTenths: 10 };
+    const sent: [number, FeedbackPacket][] = [];
+    for (let t = 0; t <= 400; t++) {
+      if (t % 10 === 0 && t <= 300) requester.onDataPacket(t, 10 + t / 5); // gaps below every packet
+      const due = requester.nextTimeout();
+      expect(due === undefined || due > t - 1).toBe(true);
+      const p = requester.poll(t, none, report);
+      if (p) sent.push([t, p]);
+    }
+    expect(sent.map(([t]) => t)).toEqual([0, 100, 200, 300]);
+    for (const [, p] of sent) {
+      expect(p.requests).toEqual([]);
+      expect(p.missing).toEqual([]);
+      expect(p.lossReport).toEqual(report);
+    }
+    expect(requester.stats.blockRequests + requester.stats.missingRequests).toBe(0);
+  });
+});
+
 describe('ExtraRepair answering rules (R-FEC-14, R-FEC-15)', () => {
   it('R-FEC-14: a burst continues the code: indices from the Repair Count on, Repair Count = the new total', () => {
     const extra = extraRepair({ minBurstSpacingMs: 40 });
