@@ -14,6 +14,12 @@ export interface ExtraRepairOptions {
   maxRetainedBlocks?: number;
   /** Most bytes of retained sources (oldest blocks dropped first). Default 1 MiB. */
   maxRetainedBytes?: number;
+  /**
+   * Extra REPAIR bytes sent within `maxAgeMs` may not exceed this multiple of the source bytes of the blocks
+   * retained (R-LIMIT-8): a peer, buggy or hostile, cannot make the sender flood the path with parity, which no
+   * congestion controller counts (R-FEC-11). Default 2.
+   */
+  maxBytesRatio?: number;
 }
 
 /** A block shaped for its REPAIR packets, as the encoder closed it. */
@@ -50,6 +56,8 @@ export interface ExtraRepairStats {
   requestsNotCovered: number;
   /** Requests not answered because the block's last burst was too recent. */
   requestsTooSoon: number;
+  /** Requests not answered because the extra-repair byte budget was spent (R-LIMIT-8). */
+  requestsOverBudget: number;
 }
 
 /** Encodes the REPAIR packets with indices `from..to−1` of `block`, whose Repair Count is `to` (R-FEC-3). */
@@ -105,7 +113,12 @@ export class ExtraRepair {
     repairBytes: 0,
     requestsNotCovered: 0,
     requestsTooSoon: 0,
+    requestsOverBudget: 0,
   };
+  readonly #maxBytesRatio: number;
+  /** Bursts sent within `maxAgeMs`: when, and how many bytes (oldest first). */
+  readonly #recentBursts: { atMs: number; bytes: number }[] = [];
+  #recentBytes = 0;
 
   /** Creates the scheduler; throws `RangeError` on options out of range. */
   constructor(
@@ -119,6 +132,7 @@ export class ExtraRepair {
     this.#maxAgeMs = options.maxAgeMs ?? 400;
     this.#maxBlocks = options.maxRetainedBlocks ?? 128;
     this.#maxBytes = options.maxRetainedBytes ?? 1024 * 1024;
+    this.#maxBytesRatio = options.maxBytesRatio ?? 2;
     if (
       !(this.#minSpacingMs >= 0) ||
       !(this.#maxAgeMs > 0) ||
@@ -186,6 +200,13 @@ export class ExtraRepair {
       this.stats.requestsTooSoon++;
       return;
     }
+    while (this.#recentBursts.length > 0 && nowMs - this.#recentBursts[0]!.atMs > this.#maxAgeMs) {
+      this.#recentBytes -= this.#recentBursts.shift()!.bytes;
+    }
+    if (this.#recentBytes >= this.#maxBytesRatio * this.#bytes) {
+      this.stats.requestsOverBudget++;
+      return;
+    }
     this.#burst(nowMs, block, needed, out);
   }
 
@@ -205,11 +226,15 @@ export class ExtraRepair {
     block.lastBurstMs = nowMs;
     const packets = encodeRepairs(block, parity, from, this.#connectionId, this.#lossReport());
     this.stats.bursts++;
+    let bytes = 0;
     for (const p of packets) {
       out.push(p);
-      this.stats.repairPackets++;
-      this.stats.repairBytes += p.length;
+      bytes += p.length;
     }
+    this.stats.repairPackets += packets.length;
+    this.stats.repairBytes += bytes;
+    this.#recentBursts.push({ atMs: nowMs, bytes });
+    this.#recentBytes += bytes;
   }
 
   /** The retained block whose sources include `pn`, by binary search. */

@@ -328,6 +328,44 @@ function extraRepair(options: ExtraRepairOptions = {}, burst = (needed: number) 
   return new ExtraRepair(options, Uint8Array.of(1, 2, 3, 4), codec, burst, () => undefined);
 }
 
+describe('extra repair byte budget (R-LIMIT-8)', () => {
+  it('R-LIMIT-8: a peer asking for every block as often as it may gets at most maxBytesRatio × the retained bytes per maxAgeMs, plus one burst', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 1, max: 16 }),
+        fc.double({ min: 0.1, max: 4, noNaN: true }),
+        (blocks, k, ratio) => {
+          const maxAgeMs = 400;
+          const sender = extraRepair(
+            { maxBytesRatio: ratio, maxAgeMs, minBurstSpacingMs: 0 },
+            (needed) => 4 * needed,
+          );
+          for (let b = 0; b < blocks; b++) sender.retain(0, closedBlock(b * 16, k, 100, 1));
+          const retained = sender.held.bytes;
+          const window: { at: number; bytes: number }[] = [];
+          let largestBurst = 0;
+          for (let t = 0; t < maxAgeMs; t += 5) {
+            for (let b = 0; b < blocks; b++) {
+              const out: Uint8Array[] = [];
+              sender.onBlockRequest(t, b * 16, k, out);
+              const bytes = out.reduce((sum, p) => sum + p.length, 0);
+              largestBurst = Math.max(largestBurst, bytes);
+              if (bytes > 0) window.push({ at: t, bytes });
+            }
+          }
+          const sent = window.reduce((sum, w) => sum + w.bytes, 0);
+          expect(sent).toBeLessThanOrEqual(ratio * retained + largestBurst);
+          if (sent > 0 && blocks * k * 4 * 120 > 2 * ratio * retained) {
+            expect(sender.stats.requestsOverBudget).toBeGreaterThan(0);
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+});
+
 describe('RepairRequester options added with media-30 (R-FEC-15)', () => {
   it('R-FEC-15: blocks of small sources only are not asked for (minSourceBytes); larger ones are', () => {
     const decoder = decoderWithBlock(0, 2); // sources of 10 bytes
