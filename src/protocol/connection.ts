@@ -1,5 +1,5 @@
 import { AckManager } from './ack/ack-manager.ts';
-import type { CcPacket, CongestionController } from './cc/congestion-controller.ts';
+import type { CongestionController } from './cc/congestion-controller.ts';
 import { Cubic } from './cc/cubic.ts';
 import { LossTolerant } from './cc/loss-tolerant.ts';
 import { NewReno } from './cc/new-reno.ts';
@@ -718,7 +718,7 @@ export class Connection {
     if (this.hasDataToSend()) {
       const cwndOpen = this.loss.bytesInFlight < this.cc.congestionWindowBytes;
       if (cwndOpen) {
-        const rate = this.cc.pacingRateBytesPerSec(this.loss.ccRtt());
+        const rate = this.cc.pacingRateBytesPerSec(this.loss.rtt);
         const at = this.pacer.nextSendTimeMs(nowMs, this.config.maxDatagramBytes, rate);
         if (at <= nowMs) return this.buildPacket(nowMs, 'data');
         this.pacedUntilMs = at;
@@ -733,7 +733,7 @@ export class Connection {
       !this.isBulkSending()
     ) {
       // R-LOSS-11: a copy packet is paced like data (it is in flight and costs bottleneck capacity).
-      const rate = this.cc.pacingRateBytesPerSec(this.loss.ccRtt());
+      const rate = this.cc.pacingRateBytesPerSec(this.loss.rtt);
       const at = this.pacer.nextSendTimeMs(nowMs, this.config.maxDatagramBytes, rate);
       if (at <= nowMs) return this.buildPacket(nowMs, 'copy');
       this.pacedUntilMs = Math.min(this.pacedUntilMs ?? at, at);
@@ -857,9 +857,9 @@ export class Connection {
     this.loss.onPacketSent(sent);
     if (ackEliciting) {
       this.lastAckElicitingSentMs = nowMs;
-      const rate = this.cc.pacingRateBytesPerSec(this.loss.ccRtt());
+      const rate = this.cc.pacingRateBytesPerSec(this.loss.rtt);
       this.pacer.onSend(nowMs, at, rate);
-      this.cc.onPacketSent(nowMs, this.ccPacket(sent), this.loss.bytesInFlight);
+      this.cc.onPacketSent(nowMs, sent, this.loss.bytesInFlight);
     } else {
       this.stats.ackOnlyPackets++;
     }
@@ -1096,18 +1096,9 @@ export class Connection {
       rttVarMs: r.rttVarMs,
       congestionWindowBytes: this.cc.congestionWindowBytes,
       bytesInFlight: this.loss.bytesInFlight,
-      pacingRateBytesPerSec: this.cc.pacingRateBytesPerSec(this.loss.ccRtt()),
+      pacingRateBytesPerSec: this.cc.pacingRateBytesPerSec(this.loss.rtt),
     });
     trace.congestionState(nowMs, congestionStateOf(this.cc));
-  }
-
-  private ccPacket(p: SentPacket<SentRecord>): CcPacket {
-    return {
-      packetNumber: p.packetNumber,
-      sizeBytes: p.sizeBytes,
-      timeSentMs: p.timeSentMs,
-      appLimited: p.appLimited,
-    };
   }
 
   // ─── Receiving ──────────────────────────────────────────────────────────────────────────────────────
@@ -1124,12 +1115,11 @@ export class Connection {
       return;
     }
     const outcome = this.loss.onAckReceived(nowMs, ranges, ackDelayMs);
-    const ackedForCc: CcPacket[] = [];
+    // The sent-packet records are themselves CcPackets: congestion control reads them, no copy per packet.
     const ackedInFlight: SentPacket<SentRecord>[] = [];
     for (const packet of outcome.acked) {
       if (packet.ackRangesInPacket) this.acks.onRangesSeen(packet.ackRangesInPacket);
       if (!packet.declaredLost && packet.inFlight) {
-        ackedForCc.push(this.ccPacket(packet));
         ackedInFlight.push(packet);
       }
       for (const record of packet.frames) {
@@ -1149,11 +1139,12 @@ export class Connection {
           header: { packet_type: 'data', packet_number: packet.packetNumber },
         });
       }
-      this.cc.onSpuriousLoss(nowMs, this.ccPacket(packet));
+      this.cc.onSpuriousLoss(nowMs, packet);
     }
-    if (ackedForCc.length > 0) {
+    if (ackedInFlight.length > 0) {
       const sample = this.delivery.onAck(nowMs, ackedInFlight);
-      this.cc.onPacketsAcked(nowMs, ackedForCc, this.loss.ccRtt(), this.loss.bytesInFlight, sample);
+      // The estimator itself is the CcRtt (no copy): a controller reads it during the call.
+      this.cc.onPacketsAcked(nowMs, ackedInFlight, this.loss.rtt, this.loss.bytesInFlight, sample);
     }
     this.onLost(nowMs, outcome.lost);
     if (this.trace) this.traceRecovery(nowMs, this.trace);
@@ -1264,9 +1255,9 @@ export class Connection {
     if (lost.length === 0) return;
     this.stats.lostPackets += lost.length;
     if (this.trace) this.traceLost(nowMs, lost, this.trace);
-    const ccLost: CcPacket[] = [];
+    const ccLost: SentPacket<SentRecord>[] = [];
     for (const packet of lost) {
-      if (packet.inFlight) ccLost.push(this.ccPacket(packet));
+      if (packet.inFlight) ccLost.push(packet);
       this.redundancy.onPacketLost();
       for (const record of packet.frames) {
         if ('kind' in record) {

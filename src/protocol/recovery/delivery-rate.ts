@@ -59,21 +59,24 @@ export class DeliveryRateSampler {
     nowMs: number,
     acked: readonly { sizeBytes: number; timeSentMs: number; delivery?: DeliverySnapshot | undefined }[],
   ): RateSample | undefined {
-    let newest: { timeSentMs: number; delivery: DeliverySnapshot } | undefined;
+    // The most recently sent packet with a snapshot, as its send time and snapshot (no object per packet).
+    let newestSentMs = 0;
+    let newest: DeliverySnapshot | undefined;
     for (const p of acked) {
       const delivery = p.delivery;
       if (!delivery) continue;
       this.deliveredBytes += p.sizeBytes;
-      if (!newest || delivery.deliveredBytes >= newest.delivery.deliveredBytes) {
-        newest = { timeSentMs: p.timeSentMs, delivery };
+      if (!newest || delivery.deliveredBytes >= newest.deliveredBytes) {
+        newestSentMs = p.timeSentMs;
+        newest = delivery;
       }
     }
     if (!newest) return undefined;
     this.deliveredTimeMs = nowMs;
-    const snap = newest.delivery;
-    const sendElapsed = newest.timeSentMs - snap.firstSentTimeMs;
+    const snap = newest;
+    const sendElapsed = newestSentMs - snap.firstSentTimeMs;
     const ackElapsed = nowMs - snap.deliveredTimeMs;
-    this.firstSentTimeMs = newest.timeSentMs;
+    this.firstSentTimeMs = newestSentMs;
     const intervalMs = Math.max(sendElapsed, ackElapsed);
     const deliveredBytes = this.deliveredBytes - snap.deliveredBytes;
     if (!(intervalMs > 0)) return undefined;

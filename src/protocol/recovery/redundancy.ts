@@ -11,6 +11,8 @@ const minCopySpacingMs = 2;
 const smallResidualFactor = 1 / 2;
 /** Most fragments tracked as candidates. */
 const maxCandidates = 256;
+/** What {@link RedundancyPlanner.overdue} and {@link RedundancyPlanner.candidates} give with nothing tracked. */
+const noFragments: readonly OutgoingFragment[] = [];
 
 /** Extra copies wanted by small and by large fragments at the current loss estimate. */
 interface ExtraCopies {
@@ -130,7 +132,13 @@ export class RedundancyPlanner {
    * Fragments worth a copy now, oldest first (R-LOSS-8): those that want one and were last sent at least the
    * copy spacing ago, while the byte budget lasts.
    */
-  *candidates(nowMs: number, smoothedRttMs: number): Iterable<OutgoingFragment> {
+  candidates(nowMs: number, smoothedRttMs: number): Iterable<OutgoingFragment> {
+    // Nothing tracked (bulk transfer): no generator per packet.
+    if (this.candidatesList.length === 0) return noFragments;
+    return this.eligible(nowMs, smoothedRttMs);
+  }
+
+  private *eligible(nowMs: number, smoothedRttMs: number): Iterable<OutgoingFragment> {
     this.prune();
     if (!this.copiesAllowed()) return;
     const extra = this.extraCopies();
@@ -178,7 +186,8 @@ export class RedundancyPlanner {
   }
 
   /** Small fragments overdue at `nowMs` (see {@link nextDeadlineMs}); the caller queues them for retransmission. */
-  overdue(nowMs: number, thinRtoMs: number): OutgoingFragment[] {
+  overdue(nowMs: number, thinRtoMs: number): readonly OutgoingFragment[] {
+    if (this.candidatesList.length === 0) return noFragments;
     this.prune();
     return this.candidatesList.filter((f) => !f.queuedForRetransmit && f.lastRealSendMs + thinRtoMs <= nowMs);
   }
