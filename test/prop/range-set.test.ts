@@ -102,6 +102,8 @@ function expectSame(set: RangeSet, model: Set<number>, probes: number[]): void {
   const ranges = modelRanges(model);
   expect([...set.rangesAscending()]).toEqual(ranges);
   expect([...set.rangesDescending()]).toEqual([...ranges].reverse());
+  const fromTop = ranges.map((_, k) => ({ start: set.startFromTop(k), end: set.endFromTop(k) }));
+  expect(fromTop).toEqual([...ranges].reverse());
   expect(set.size).toBe(ranges.length);
   expect(set.count).toBe(model.size);
   expect(set.min()).toBe(ranges[0]?.start);

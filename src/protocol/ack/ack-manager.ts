@@ -97,8 +97,10 @@ export class AckManager {
   hasRangesToReport(): boolean {
     if (this.pendingReport === undefined) {
       this.pendingReport = false;
-      for (const r of this.received.rangesDescending()) {
-        if (this.isUnknown(r.start, r.end)) {
+      // Indexed, newest first: this runs after every received packet, so no iterator or range objects.
+      const received = this.received;
+      for (let k = 0; k < received.size; k++) {
+        if (this.isUnknown(received.startFromTop(k), received.endFromTop(k))) {
           this.pendingReport = true;
           break;
         }
@@ -122,15 +124,18 @@ export class AckManager {
     if (!this.hasRangesToReport()) return undefined;
     const ranges: { smallest: number; largest: number }[] = [];
     let complete = true;
-    for (const r of this.received.rangesDescending()) {
-      if (!this.isUnknown(r.start, r.end)) continue;
+    const received = this.received;
+    for (let k = 0; k < received.size; k++) {
+      const start = received.startFromTop(k);
+      const end = received.endFromTop(k);
+      if (!this.isUnknown(start, end)) continue;
       if (ranges.length >= maxRanges) {
         complete = false;
         break;
       }
       // Clip a known lower part (the common case: the peer knows everything up to some point).
-      const smallest = this.known.has(r.start) ? this.known.firstGapFrom(r.start) : r.start;
-      ranges.push({ smallest, largest: r.end });
+      const smallest = this.known.has(start) ? this.known.firstGapFrom(start) : start;
+      ranges.push({ smallest, largest: end });
     }
     this.ackElicitingSinceAck = 0;
     this.ackDeadlineMs = undefined;

@@ -164,6 +164,16 @@ export class RangeSet {
     }
   }
 
+  /** Lowest integer of the `k`-th range from the top (0 = the highest range), for `k < size`; no object made. */
+  startFromTop(k: number): number {
+    return this.starts[this.starts.length - 1 - k]!;
+  }
+
+  /** Highest integer of the `k`-th range from the top (0 = the highest range), for `k < size`. */
+  endFromTop(k: number): number {
+    return this.ends[this.ends.length - 1 - k]!;
+  }
+
   /** The ranges, lowest first. */
   *rangesAscending(): IterableIterator<IntRange> {
     for (let i = this.head; i < this.starts.length; i++) {
