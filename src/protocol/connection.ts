@@ -196,6 +196,10 @@ export class Connection {
   private readonly fragmentBytes: number;
   private nextPacketNumber = 0;
   private readonly buffer: Uint8Array;
+  /** Header of the packet being built, reused: only its packet number changes (no object per packet). */
+  private readonly sendHeader: PacketHeader;
+  /** Frames of the packet being built, reused: they are encoded (and traced) before `buildPacket` returns. */
+  private readonly sendFrames: Frame[] = [];
 
   // Flow control (spec §8).
   private connectionSentPosition = 0;
@@ -261,6 +265,7 @@ export class Connection {
     this.fragmentBytes = c.maxDatagramBytes - header - messageFrameOverheadBytes - minAckReserveBytes;
     if (this.fragmentBytes < 64) throw new RangeError(`maxDatagramBytes ${c.maxDatagramBytes} is too small`);
     this.buffer = new Uint8Array(c.maxDatagramBytes);
+    this.sendHeader = { type: PacketType.data, connectionId: this.connectionId, keyPhase: false, packetNumber: 0 };
     this.peerConnectionLimit = c.connectionWindowBytes;
     this.advertisedConnectionLimit = c.connectionWindowBytes;
     this.lastReceivedMs = nowMs;
@@ -725,13 +730,10 @@ export class Connection {
       }
     }
     if (ackNow && this.acks.hasRangesToReport()) return this.buildPacket(nowMs, 'ack');
+    // The cheap conditions first: copyDueMs scans every candidate fragment (it has no side effects).
+    if (this.loss.bytesInFlight >= this.cc.congestionWindowBytes || this.isBulkSending()) return undefined;
     const copyDue = this.redundancy.copyDueMs(nowMs, this.loss.rtt.smoothedRttMs, this.copyDelayMs());
-    if (
-      copyDue !== undefined &&
-      copyDue <= nowMs &&
-      this.loss.bytesInFlight < this.cc.congestionWindowBytes &&
-      !this.isBulkSending()
-    ) {
+    if (copyDue !== undefined && copyDue <= nowMs) {
       // R-LOSS-11: a copy packet is paced like data (it is in flight and costs bottleneck capacity).
       const rate = this.cc.pacingRateBytesPerSec(this.loss.rtt);
       const at = this.pacer.nextSendTimeMs(nowMs, this.config.maxDatagramBytes, rate);
@@ -770,14 +772,11 @@ export class Connection {
    * fragments if room and budget allow (R-LOSS-8).
    */
   private buildPacket(nowMs: number, purpose: 'data' | 'ack' | 'probe' | 'close' | 'copy'): Uint8Array {
-    const header: PacketHeader = {
-      type: PacketType.data,
-      connectionId: this.connectionId,
-      keyPhase: false,
-      packetNumber: this.nextPacketNumber++,
-    };
+    const header = this.sendHeader;
+    header.packetNumber = this.nextPacketNumber++;
     let room = this.config.maxDatagramBytes - headerLength(header);
-    const frames: Frame[] = [];
+    const frames = this.sendFrames;
+    frames.length = 0;
     const records: SentRecord[] = [];
     let largestAckedInPacket: number | undefined;
     let ackRanges: { smallest: number; largest: number }[] | undefined;

@@ -33,6 +33,9 @@ export class RedundancyPlanner {
   private candidatesList: OutgoingFragment[] = [];
   private payloadBytes = 0;
   private copyBytes = 0;
+  /** Memo of `Math.log` of the clamped loss estimate, asked for several times per packet: its input and value. */
+  private logLossOf = Number.NaN;
+  private logLoss = 0;
 
   constructor(private readonly config: Readonly<ConnectionConfig>) {}
 
@@ -44,7 +47,11 @@ export class RedundancyPlanner {
   targetExtraCopies(small = false): number {
     const p = Math.min(Math.max(this.lossEstimate, 0.001), 0.9);
     const target = this.config.redundancyTargetResidualLoss * (small ? smallResidualFactor : 1);
-    const total = Math.ceil(Math.log(target) / Math.log(p));
+    if (p !== this.logLossOf) {
+      this.logLossOf = p;
+      this.logLoss = Math.log(p);
+    }
+    const total = Math.ceil(Math.log(target) / this.logLoss);
     return Math.max(0, Math.min(total - 1, this.config.redundancyMaxExtraCopies));
   }
 
@@ -99,10 +106,10 @@ export class RedundancyPlanner {
     let keep = 0;
     for (let i = 0; i < list.length; i++) {
       const f = list[i]!;
-      if (!f.acked) list[keep++] = f;
-      else f.tracked = false;
+      if (f.acked) f.tracked = false;
+      else if (keep++ !== i) list[keep - 1] = f; // no store while nothing was dropped
     }
-    list.length = keep;
+    if (keep !== list.length) list.length = keep;
   }
 
   /** Extra copies wanted now by small and by large fragments. */
