@@ -265,7 +265,12 @@ export class Connection {
     this.fragmentBytes = c.maxDatagramBytes - header - messageFrameOverheadBytes - minAckReserveBytes;
     if (this.fragmentBytes < 64) throw new RangeError(`maxDatagramBytes ${c.maxDatagramBytes} is too small`);
     this.buffer = new Uint8Array(c.maxDatagramBytes);
-    this.sendHeader = { type: PacketType.data, connectionId: this.connectionId, keyPhase: false, packetNumber: 0 };
+    this.sendHeader = {
+      type: PacketType.data,
+      connectionId: this.connectionId,
+      keyPhase: false,
+      packetNumber: 0,
+    };
     this.peerConnectionLimit = c.connectionWindowBytes;
     this.advertisedConnectionLimit = c.connectionWindowBytes;
     this.lastReceivedMs = nowMs;
