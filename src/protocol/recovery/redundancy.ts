@@ -31,6 +31,15 @@ export class RedundancyPlanner {
   /** EWMA of the packet loss rate from ACK feedback. */
   lossEstimate = initialLossEstimate;
   private candidatesList: OutgoingFragment[] = [];
+  /**
+   * Each candidate's `lastRealSendMs` when it was tracked, parallel to `candidatesList`. While real sends come in
+   * time order these are nondecreasing and no candidate was last really sent before it was tracked, so the
+   * deadline scans stop at the first candidate tracked too late to matter.
+   */
+  private trackedAtMs: number[] = [];
+  /** Latest `lastRealSendMs` given so far, and whether they all came in time order (else: full scans). */
+  private latestRealSendMs = Number.NEGATIVE_INFINITY;
+  private realSendsInOrder = true;
   private payloadBytes = 0;
   private copyBytes = 0;
   /** Memo of `Math.log` of the clamped loss estimate, asked for several times per packet: its input and value. */
@@ -68,15 +77,22 @@ export class RedundancyPlanner {
   /** A fragment went out for the first time. */
   onFirstSent(fragment: OutgoingFragment): void {
     this.payloadBytes += fragment.length;
-    fragment.lastRealSendMs = fragment.lastSentMs;
+    this.setRealSend(fragment);
     this.track(fragment);
   }
 
   /** A lost fragment was retransmitted: it earns a fresh set of copies. */
   onRetransmitted(fragment: OutgoingFragment): void {
     fragment.copies = 0;
-    fragment.lastRealSendMs = fragment.lastSentMs;
+    this.setRealSend(fragment);
     this.track(fragment);
+  }
+
+  private setRealSend(fragment: OutgoingFragment): void {
+    const atMs = fragment.lastSentMs;
+    fragment.lastRealSendMs = atMs;
+    if (!(atMs >= this.latestRealSendMs)) this.realSendsInOrder = false;
+    else this.latestRealSendMs = atMs;
   }
 
   /** A redundant copy of `fragment` was sent. */
@@ -94,22 +110,33 @@ export class RedundancyPlanner {
     if (fragment.tracked) return; // a retransmitted fragment is already listed
     if (this.candidatesList.length >= maxCandidates) {
       const dropped = this.candidatesList.shift();
+      this.trackedAtMs.shift();
       if (dropped) dropped.tracked = false;
     }
     fragment.tracked = true;
     this.candidatesList.push(fragment);
+    this.trackedAtMs.push(fragment.lastRealSendMs);
   }
 
   /** Drops fragments that need no more attention (acknowledged). */
   private prune(): void {
     const list = this.candidatesList;
+    const trackedAt = this.trackedAtMs;
     let keep = 0;
     for (let i = 0; i < list.length; i++) {
       const f = list[i]!;
-      if (f.acked) f.tracked = false;
-      else if (keep++ !== i) list[keep - 1] = f; // no store while nothing was dropped
+      if (f.acked) {
+        f.tracked = false;
+      } else if (keep++ !== i) {
+        // no store while nothing was dropped
+        list[keep - 1] = f;
+        trackedAt[keep - 1] = trackedAt[i]!;
+      }
     }
-    if (keep !== list.length) list.length = keep;
+    if (keep !== list.length) {
+      list.length = keep;
+      trackedAt.length = keep;
+    }
   }
 
   /** Extra copies wanted now by small and by large fragments. */
@@ -183,19 +210,38 @@ export class RedundancyPlanner {
    * every packet sent, this runs per fragment, so a steady trickle of new messages cannot postpone recovery.
    */
   nextDeadlineMs(thinRtoMs: number): number | undefined {
-    let t: number | undefined;
-    for (const f of this.candidatesList) {
+    const list = this.candidatesList;
+    const trackedAt = this.trackedAtMs;
+    const ordered = this.realSendsInOrder;
+    // The earliest last real send; adding thinRtoMs afterwards gives the same sum (rounding is monotonic).
+    let earliest: number | undefined;
+    for (let i = 0; i < list.length; i++) {
+      // Every later candidate was tracked, hence last really sent, no earlier than this one was tracked.
+      if (ordered && earliest !== undefined && trackedAt[i]! >= earliest) break;
+      const f = list[i]!;
       if (f.acked || f.queuedForRetransmit) continue;
-      const at = f.lastRealSendMs + thinRtoMs;
-      if (t === undefined || at < t) t = at;
+      if (earliest === undefined || f.lastRealSendMs < earliest) earliest = f.lastRealSendMs;
     }
-    return t;
+    return earliest === undefined ? undefined : earliest + thinRtoMs;
   }
 
   /** Small fragments overdue at `nowMs` (see {@link nextDeadlineMs}); the caller queues them for retransmission. */
   overdue(nowMs: number, thinRtoMs: number): readonly OutgoingFragment[] {
     if (this.candidatesList.length === 0) return noFragments;
     this.prune();
-    return this.candidatesList.filter((f) => !f.queuedForRetransmit && f.lastRealSendMs + thinRtoMs <= nowMs);
+    const list = this.candidatesList;
+    const trackedAt = this.trackedAtMs;
+    const ordered = this.realSendsInOrder;
+    let due: OutgoingFragment[] | undefined;
+    for (let i = 0; i < list.length; i++) {
+      // Later candidates were last really sent no earlier than this one was tracked: none of them is due either.
+      if (ordered && trackedAt[i]! + thinRtoMs > nowMs) break;
+      const f = list[i]!;
+      if (!f.queuedForRetransmit && f.lastRealSendMs + thinRtoMs <= nowMs) {
+        if (due === undefined) due = [];
+        due.push(f);
+      }
+    }
+    return due ?? noFragments;
   }
 }
