@@ -50,7 +50,13 @@ describe('RedundancyPlanner deadline scans against a full scan (R-LOSS-9)', () =
       fc.property(
         fc.array(opArb, { minLength: 100, maxLength: 700, size: 'max' }),
         fc.oneof(fc.integer({ min: 1, max: 300 }), fc.constant(0.3)),
-        (ops, thinRtoMs) => {
+        // First sends before the mix, so the 256-candidate cap evicts the oldest in many runs.
+        fc.integer({ min: 0, max: 320 }),
+        (mix, thinRtoMs, prefill) => {
+          const ops: Op[] = [
+            ...Array.from({ length: prefill }, () => ({ op: 'first' as const, dtMs: 1 })),
+            ...mix,
+          ];
           const planner = new RedundancyPlanner(defaultConnectionConfig);
           // Every fragment ever tracked, in tracking order (a re-tracked one moves to the end).
           let order: OutgoingFragment[] = [];

@@ -30,9 +30,14 @@ interface ExtraCopies {
 export class RedundancyPlanner {
   /** EWMA of the packet loss rate from ACK feedback. */
   lossEstimate = initialLossEstimate;
-  private candidatesList: OutgoingFragment[] = [];
   /**
-   * Each candidate's `lastRealSendMs` when it was tracked, parallel to `candidatesList`. While real sends come in
+   * Tracked fragments, oldest first: the live ones are `[candidatesHead, length)`, so eviction needs no shift
+   * (an evicted slot is cleared; the dead prefix is cut once it reaches `maxCandidates`).
+   */
+  private candidatesList: (OutgoingFragment | undefined)[] = [];
+  private candidatesHead = 0;
+  /**
+   * Each candidate's `lastRealSendMs` when it was tracked, parallel to `candidatesList` (same head). While real sends come in
    * time order these are nondecreasing and no candidate was last really sent before it was tracked, so the
    * deadline scans stop at the first candidate tracked too late to matter.
    */
@@ -108,22 +113,36 @@ export class RedundancyPlanner {
     )
       return;
     if (fragment.tracked) return; // a retransmitted fragment is already listed
-    if (this.candidatesList.length >= maxCandidates) {
-      const dropped = this.candidatesList.shift();
-      this.trackedAtMs.shift();
+    const list = this.candidatesList;
+    if (list.length - this.candidatesHead >= maxCandidates) {
+      const dropped = list[this.candidatesHead];
+      list[this.candidatesHead++] = undefined;
       if (dropped) dropped.tracked = false;
+      if (this.candidatesHead >= maxCandidates) {
+        list.splice(0, this.candidatesHead);
+        this.trackedAtMs.splice(0, this.candidatesHead);
+        this.candidatesHead = 0;
+      }
     }
     fragment.tracked = true;
     this.candidatesList.push(fragment);
     this.trackedAtMs.push(fragment.lastRealSendMs);
   }
 
+  /** The live candidates, oldest first (a copy). */
+  private live(): OutgoingFragment[] {
+    const list = this.candidatesList;
+    const live: OutgoingFragment[] = [];
+    for (let i = this.candidatesHead; i < list.length; i++) live.push(list[i]!);
+    return live;
+  }
+
   /** Drops fragments that need no more attention (acknowledged). */
   private prune(): void {
     const list = this.candidatesList;
     const trackedAt = this.trackedAtMs;
-    let keep = 0;
-    for (let i = 0; i < list.length; i++) {
+    let keep = this.candidatesHead;
+    for (let i = keep; i < list.length; i++) {
       const f = list[i]!;
       if (f.acked) {
         f.tracked = false;
@@ -168,7 +187,7 @@ export class RedundancyPlanner {
    */
   candidates(nowMs: number, smoothedRttMs: number): Iterable<OutgoingFragment> {
     // Nothing tracked (bulk transfer): no generator per packet.
-    if (this.candidatesList.length === 0) return noFragments;
+    if (this.candidatesList.length === this.candidatesHead) return noFragments;
     return this.eligible(nowMs, smoothedRttMs);
   }
 
@@ -176,7 +195,7 @@ export class RedundancyPlanner {
     this.prune();
     if (!this.copiesAllowed()) return;
     const extra = this.extraCopies();
-    const yielded = this.candidatesList.filter(
+    const yielded = this.live().filter(
       (f) => this.wantsCopy(f, nowMs, smoothedRttMs, extra) && nowMs - f.lastSentMs >= minCopySpacingMs,
     );
     for (const f of yielded) {
@@ -194,7 +213,9 @@ export class RedundancyPlanner {
     if (!this.copiesAllowed()) return undefined;
     const extra = this.extraCopies();
     let t: number | undefined;
-    for (const f of this.candidatesList) {
+    const list = this.candidatesList;
+    for (let i = this.candidatesHead; i < list.length; i++) {
+      const f = list[i]!;
       // A small fragment's later copies ride in other packets; only its first copy may need a packet of its own.
       if (!this.wantsCopy(f, nowMs, smoothedRttMs, extra)) continue;
       if (f.copies > 0 && f.length <= this.config.redundancySmallFragmentBytes) continue;
@@ -215,7 +236,7 @@ export class RedundancyPlanner {
     const ordered = this.realSendsInOrder;
     // The earliest last real send; adding thinRtoMs afterwards gives the same sum (rounding is monotonic).
     let earliest: number | undefined;
-    for (let i = 0; i < list.length; i++) {
+    for (let i = this.candidatesHead; i < list.length; i++) {
       // Every later candidate was tracked, hence last really sent, no earlier than this one was tracked.
       if (ordered && earliest !== undefined && trackedAt[i]! >= earliest) break;
       const f = list[i]!;
@@ -227,13 +248,13 @@ export class RedundancyPlanner {
 
   /** Small fragments overdue at `nowMs` (see {@link nextDeadlineMs}); the caller queues them for retransmission. */
   overdue(nowMs: number, thinRtoMs: number): readonly OutgoingFragment[] {
-    if (this.candidatesList.length === 0) return noFragments;
+    if (this.candidatesList.length === this.candidatesHead) return noFragments;
     this.prune();
     const list = this.candidatesList;
     const trackedAt = this.trackedAtMs;
     const ordered = this.realSendsInOrder;
     let due: OutgoingFragment[] | undefined;
-    for (let i = 0; i < list.length; i++) {
+    for (let i = this.candidatesHead; i < list.length; i++) {
       // Later candidates were last really sent no earlier than this one was tracked: none of them is due either.
       if (ordered && trackedAt[i]! + thinRtoMs > nowMs) break;
       const f = list[i]!;
