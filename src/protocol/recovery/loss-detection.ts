@@ -278,7 +278,8 @@ export class LossDetection<F> {
       head++;
     }
     if (head === records.length) {
-      records.length = 0;
+      // Usually already empty: setting `length` is a runtime call even then.
+      if (records.length !== 0) records.length = 0;
       head = 0;
     } else if (head > 64 && head * 2 > records.length) {
       records.splice(0, head);
