@@ -15,8 +15,8 @@ export interface ExtraRepairOptions {
   /** Most bytes of retained sources (oldest blocks dropped first). Default 1 MiB. */
   maxRetainedBytes?: number;
   /**
-   * Extra REPAIR bytes sent within `maxAgeMs` may not exceed this multiple of the source bytes of the blocks
-   * retained (R-LIMIT-8): a peer, buggy or hostile, cannot make the sender flood the path with parity, which no
+   * Extra REPAIR bytes sent within `maxAgeMs` may not exceed this multiple of what one REPAIR packet per retained
+   * source would take (R-LIMIT-8): a peer, buggy or hostile, cannot make the sender flood the path with parity, which no
    * congestion controller counts (R-FEC-11). Default 2.
    */
   maxBytesRatio?: number;
@@ -58,6 +58,11 @@ export interface ExtraRepairStats {
   requestsTooSoon: number;
   /** Requests not answered because the extra-repair byte budget was spent (R-LIMIT-8). */
   requestsOverBudget: number;
+}
+
+/** Bytes of one REPAIR packet per source of `block` (header and parity). */
+function shardBytesOf(block: ClosedBlock): number {
+  return block.padded.length * (block.headerBytes + block.longest);
 }
 
 /** Encodes the REPAIR packets with indices `from..to−1` of `block`, whose Repair Count is `to` (R-FEC-3). */
@@ -119,6 +124,8 @@ export class ExtraRepair {
   /** Bursts sent within `maxAgeMs`: when, and how many bytes (oldest first). */
   readonly #recentBursts: { atMs: number; bytes: number }[] = [];
   #recentBytes = 0;
+  /** What one REPAIR packet per retained source would take on the wire: the base of the byte budget. */
+  #shardBytes = 0;
 
   /** Creates the scheduler; throws `RangeError` on options out of range. */
   constructor(
@@ -137,10 +144,11 @@ export class ExtraRepair {
       !(this.#minSpacingMs >= 0) ||
       !(this.#maxAgeMs > 0) ||
       !(this.#maxBlocks >= 1) ||
-      !(this.#maxBytes >= 1)
+      !(this.#maxBytes >= 1) ||
+      !(this.#maxBytesRatio >= 0)
     ) {
       throw new RangeError(
-        'extra repair: minBurstSpacingMs ≥ 0, maxAgeMs > 0, maxRetainedBlocks ≥ 1, maxRetainedBytes ≥ 1',
+        'extra repair: minBurstSpacingMs ≥ 0, maxAgeMs > 0, maxRetainedBlocks ≥ 1, maxRetainedBytes ≥ 1, maxBytesRatio ≥ 0',
       );
     }
     this.#codec = codec;
@@ -161,6 +169,7 @@ export class ExtraRepair {
     if (block.padded.length + block.repairsSent >= fecMaxBlockShards) return;
     this.#blocks.push({ ...block, closedAtMs: nowMs, lastBurstMs: Number.NEGATIVE_INFINITY });
     this.#bytes += bytes;
+    this.#shardBytes += shardBytesOf(block);
     while (this.#blocks.length > this.#maxBlocks || this.#bytes > this.#maxBytes) this.#dropOldest();
   }
 
@@ -203,7 +212,7 @@ export class ExtraRepair {
     while (this.#recentBursts.length > 0 && nowMs - this.#recentBursts[0]!.atMs > this.#maxAgeMs) {
       this.#recentBytes -= this.#recentBursts.shift()!.bytes;
     }
-    if (this.#recentBytes >= this.#maxBytesRatio * this.#bytes) {
+    if (this.#recentBytes >= this.#maxBytesRatio * this.#shardBytes) {
       this.stats.requestsOverBudget++;
       return;
     }
@@ -261,5 +270,6 @@ export class ExtraRepair {
     const block = this.#blocks.shift();
     if (block === undefined) return;
     this.#bytes -= block.padded.length * block.longest;
+    this.#shardBytes -= shardBytesOf(block);
   }
 }

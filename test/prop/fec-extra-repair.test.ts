@@ -186,7 +186,8 @@ describe('extra repair end to end: FecEncoder → ExtraRepair → FecDecoder (R-
     fc.assert(
       fc.property(blockCaseArb, (c) => {
         const extra = new ExtraRepair(
-          { minBurstSpacingMs: 0 },
+          // Every round answered: the byte budget (R-LIMIT-8) has its own test.
+          { minBurstSpacingMs: 0, maxBytesRatio: Number.POSITIVE_INFINITY },
           new Uint8Array([1, 2, 3, 4]),
           codec,
           (needed) => needed + c.slack,

@@ -329,7 +329,7 @@ function extraRepair(options: ExtraRepairOptions = {}, burst = (needed: number) 
 }
 
 describe('extra repair byte budget (R-LIMIT-8)', () => {
-  it('R-LIMIT-8: a peer asking for every block as often as it may gets at most maxBytesRatio × the retained bytes per maxAgeMs, plus one burst', () => {
+  it('R-LIMIT-8: a peer asking for every block as often as it may gets at most maxBytesRatio × one REPAIR packet per retained source per maxAgeMs, plus one burst', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 40 }),
@@ -341,8 +341,12 @@ describe('extra repair byte budget (R-LIMIT-8)', () => {
             { maxBytesRatio: ratio, maxAgeMs, minBurstSpacingMs: 0 },
             (needed) => 4 * needed,
           );
-          for (let b = 0; b < blocks; b++) sender.retain(0, closedBlock(b * 16, k, 100, 1));
-          const retained = sender.held.bytes;
+          let retained = 0; // one REPAIR packet per retained source: the budget's base
+          for (let b = 0; b < blocks; b++) {
+            const block = closedBlock(b * 16, k, 100, 1);
+            retained += k * (block.headerBytes + block.longest);
+            sender.retain(0, block);
+          }
           const window: { at: number; bytes: number }[] = [];
           let largestBurst = 0;
           for (let t = 0; t < maxAgeMs; t += 5) {
