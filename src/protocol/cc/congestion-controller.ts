@@ -24,7 +24,11 @@ export interface CcRtt {
   minRttMs: number;
 }
 
-/** A congestion controller: the loss-tolerant default (§9.3) or NewReno (§9.4); CUBIC to follow (spec §9). */
+/**
+ * A congestion controller: the loss-tolerant default (§9.3), NewReno (§9.4) or CUBIC (spec §9). The packets and
+ * RTT figures passed to its methods are the connection's live records, not copies: read them during the call,
+ * never keep them (they change, and are reused).
+ */
 export interface CongestionController {
   /** Short name for stats and traces, e.g. `newreno`. */
   readonly name: string;
