@@ -1406,6 +1406,9 @@ export class Connection {
     if (this.state !== 'closing') return;
     // Count messages, not bytes: an empty message must be confirmed too (R-CLOSE-2).
     for (const channel of this.sendChannels.values()) if (channel.unacked.size > 0) return;
+    // R-CLOSE-2: nor leave a complete message undelivered behind a gap the peer is still filling — the peer
+    // holds a delivery receipt for it.
+    for (const channel of this.receiveChannels.values()) if (channel.holdsCompleteBehindGap) return;
     this.enterDraining(nowMs, true);
   }
 

@@ -205,6 +205,17 @@ export class ReceiveChannel {
     return this.assemblies.size;
   }
 
+  /**
+   * Whether an ordered channel holds a complete message it cannot deliver yet (an earlier id is missing): its
+   * sender got, or will get, the acknowledgement of every fragment — a delivery receipt — for a message the
+   * application does not have. A graceful close waits for the gap to fill (R-CLOSE-2).
+   */
+  get holdsCompleteBehindGap(): boolean {
+    if (!this.ordered) return false;
+    for (const assembly of this.assemblies.values()) if (assembly.isComplete) return true;
+    return false;
+  }
+
   /** Whether message `messageId` is being reassembled (or waits complete for an earlier id). */
   isAssembling(messageId: number): boolean {
     return this.assemblies.has(messageId);
