@@ -8,7 +8,7 @@ import {
   WireReader,
   writeVarint,
 } from '../protocol/wire/index.ts';
-import { type FecLossReport, fecLossReportScale, fecMaxBlockShards } from './fec-header.ts';
+import { type FecLossReport, fecMaxBlockShards, isValidLossReport, readLossReport } from './fec-header.ts';
 
 /** Most block requests in one FEEDBACK packet (R-FEC-15). */
 export const fecMaxFeedbackRequests = 64;
@@ -81,19 +81,7 @@ function check(packet: FeedbackPacket): void {
   }
   for (const pn of packet.missing) if (!Number.isSafeInteger(pn) || pn < 0 || pn > ref) bad(`missing ${pn}`);
   const report = packet.lossReport;
-  if (
-    report !== undefined &&
-    !(
-      Number.isInteger(report.lossPermyriad) &&
-      Number.isInteger(report.meanBurstTenths) &&
-      report.lossPermyriad >= 0 &&
-      report.lossPermyriad <= fecLossReportScale &&
-      report.meanBurstTenths >= 10 &&
-      report.meanBurstTenths <= 16_383
-    )
-  ) {
-    bad(`loss report ${JSON.stringify(report)}`);
-  }
+  if (report !== undefined && !isValidLossReport(report)) bad(`loss report ${JSON.stringify(report)}`);
 }
 
 /** Encodes a FEEDBACK packet (spec §11.9). Throws {@link WireEncodeError} if it breaks R-FEC-15. */
@@ -153,19 +141,9 @@ export function decodeFeedbackPacket(bytes: Uint8Array): FeedbackDecodeResult {
   if (span < 0) return wire();
   if (span !== 0) return fail('not-feedback', bodyOffset);
   const reportAt = reader.offset;
-  const lossPermyriad = reader.varint();
-  if (lossPermyriad < 0) return wire();
-  const meanBurstTenths = reader.varint();
-  if (meanBurstTenths < 0) return wire();
-  let lossReport: FecLossReport | undefined;
-  if (meanBurstTenths === 0) {
-    if (lossPermyriad !== 0) return fail('invalid-report', reportAt);
-  } else {
-    if (meanBurstTenths < 10 || meanBurstTenths > 16_383 || lossPermyriad > fecLossReportScale) {
-      return fail('invalid-report', reportAt);
-    }
-    lossReport = { lossPermyriad, meanBurstTenths };
-  }
+  const lossReport = readLossReport(reader);
+  if (lossReport === 'wire') return wire();
+  if (lossReport === 'invalid') return fail('invalid-report', reportAt);
   const ref = header.packetNumber;
   const countAt = reader.offset;
   const requestCount = reader.varint();

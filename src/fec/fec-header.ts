@@ -27,6 +27,32 @@ export interface FecLossReport {
   meanBurstTenths: number;
 }
 
+/** Whether `report` is within R-FEC-7's ranges (loss 0..10000 permyriad, burst 10..16383 tenths). */
+export function isValidLossReport(report: FecLossReport): boolean {
+  return (
+    Number.isInteger(report.lossPermyriad) &&
+    Number.isInteger(report.meanBurstTenths) &&
+    report.lossPermyriad >= 0 &&
+    report.lossPermyriad <= fecLossReportScale &&
+    report.meanBurstTenths >= 10 &&
+    report.meanBurstTenths <= 16_383
+  );
+}
+
+/**
+ * Reads a loss report's two varints (R-FEC-7; both 0 = none). Returns the report (undefined for none),
+ * `'wire'` when the reader failed, or `'invalid'` when the values are out of range.
+ */
+export function readLossReport(reader: WireReader): FecLossReport | undefined | 'wire' | 'invalid' {
+  const lossPermyriad = reader.varint();
+  if (lossPermyriad < 0) return 'wire';
+  const meanBurstTenths = reader.varint();
+  if (meanBurstTenths < 0) return 'wire';
+  if (meanBurstTenths === 0) return lossPermyriad === 0 ? undefined : 'invalid';
+  const report = { lossPermyriad, meanBurstTenths };
+  return isValidLossReport(report) ? report : 'invalid';
+}
+
 /** A FEC_REPAIR packet (spec §11.3): one Reed-Solomon parity shard over a block of source datagrams. */
 export interface RepairPacket {
   /** Connection id of the packet header (R-WIRE-7), as in the block's source packets. */
@@ -126,17 +152,7 @@ function checkRepair(packet: RepairPacket): number {
   if (packet.parity.length !== longest)
     bad(`parity of ${packet.parity.length} bytes, longest source ${longest}`);
   const report = packet.lossReport;
-  if (
-    report !== undefined &&
-    (!Number.isInteger(report.lossPermyriad) ||
-      !Number.isInteger(report.meanBurstTenths) ||
-      report.lossPermyriad < 0 ||
-      report.lossPermyriad > fecLossReportScale ||
-      report.meanBurstTenths < 10 ||
-      report.meanBurstTenths > 16_383)
-  ) {
-    bad(`loss report ${JSON.stringify(report)}`);
-  }
+  if (report !== undefined && !isValidLossReport(report)) bad(`loss report ${JSON.stringify(report)}`);
   return longest;
 }
 
@@ -214,19 +230,9 @@ export function decodeRepairPacket(bytes: Uint8Array): RepairDecodeResult {
   if (repairIndex < 0) return wireFailure();
   if (repairIndex >= m) return failure('invalid-index', indexAt);
   const reportAt = reader.offset;
-  const lossPermyriad = varint();
-  if (lossPermyriad < 0) return wireFailure();
-  const meanBurstTenths = varint();
-  if (meanBurstTenths < 0) return wireFailure();
-  let lossReport: FecLossReport | undefined;
-  if (meanBurstTenths === 0) {
-    if (lossPermyriad !== 0) return failure('invalid-report', reportAt);
-  } else {
-    if (meanBurstTenths < 10 || meanBurstTenths > 16_383 || lossPermyriad > fecLossReportScale) {
-      return failure('invalid-report', reportAt);
-    }
-    lossReport = { lossPermyriad, meanBurstTenths };
-  }
+  const lossReport = readLossReport(reader);
+  if (lossReport === 'wire') return wireFailure();
+  if (lossReport === 'invalid') return failure('invalid-report', reportAt);
   const sourceLengths: number[] = [];
   let longest = 0;
   let k = 0;
