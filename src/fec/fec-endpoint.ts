@@ -69,7 +69,7 @@ export class FecEndpoint {
       this.#endpoint.handleDatagram(nowMs, from, datagram);
     }
     entry.session.onConnectionStats(entry.connection.stats);
-    entry.session.onRtt(entry.connection.rtt.smoothedRttMs);
+    entry.session.onRtt(entry.connection.smoothedRttMs);
     // Feedback may have queued extra repair, and data may have opened a repair request (R-FEC-15).
     if (entry.session.nextTimeout() !== undefined) this.#pending.add(entry);
   }

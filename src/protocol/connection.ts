@@ -471,6 +471,11 @@ export class Connection {
     return out;
   }
 
+  /** The smoothed RTT (ms), without building the {@link rtt} snapshot (for per-datagram callers). */
+  get smoothedRttMs(): number {
+    return this.loss.rtt.smoothedRttMs;
+  }
+
   /** Smoothed RTT (ms) and other recovery figures, for stats. */
   get rtt(): { smoothedRttMs: number; minRttMs: number; rttVarMs: number; latestRttMs: number } {
     const r = this.loss.rtt;
