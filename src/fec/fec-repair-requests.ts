@@ -142,8 +142,8 @@ export class RepairRequester {
         : undefined;
     }
     if (this.#dataSinceReport) at(this.#lastReportMs + this.#reportIntervalMs);
-    for (const asked of [...this.#askedBlocks.values(), ...this.#askedMissing.values()]) {
-      if (asked.copiesLeft > 0) at(asked.nextCopyMs);
+    for (const map of [this.#askedBlocks, this.#askedMissing]) {
+      for (const asked of map.values()) if (asked.copiesLeft > 0) at(asked.nextCopyMs);
     }
     for (const block of this.#decoder.incompleteBlocks()) {
       if (block.firstSeenMs < horizon || block.longestSourceBytes < this.#minSourceBytes) continue;

@@ -6,7 +6,7 @@ import { decodeFrames, decodeHeader, isAckEliciting, PacketType } from '../proto
 import { FecDecoder, type FecDecoderOptions, type FecDecoderStats } from './fec-decoder.ts';
 import { FecEncoder, type FecEncoderStats } from './fec-encoder.ts';
 import { ExtraRepair, type ExtraRepairOptions } from './fec-extra-repair.ts';
-import { decodeFeedbackPacket, encodeFeedbackPacket, isFeedbackPacket } from './fec-feedback.ts';
+import { decodeFeedbackPacket, encodeFeedbackPacket } from './fec-feedback.ts';
 import { decodeRepairPacket } from './fec-header.ts';
 import { FecLossEstimator } from './fec-loss-estimator.ts';
 import { RepairRequester, type RepairRequestOptions } from './fec-repair-requests.ts';
@@ -101,7 +101,7 @@ export interface FecStats {
   feedbackSent: number;
   /** Receiver of FEEDBACK: packets dropped as malformed (R-FEC-15). */
   malformedFeedback: number;
-  /** Sender: extra REPAIR packets sent after declared losses (R-FEC-14), also counted in `paritySent`. */
+  /** Sender: extra REPAIR packets sent at the peer's request (R-FEC-14), also counted in `paritySent`. */
   extraParitySent: number;
 }
 
@@ -184,14 +184,14 @@ export class FecSession {
         extra,
         connectionId.slice(),
         codec,
-        (lost, nowMs, tags) =>
+        (needed, nowMs, tags) =>
           (tags & classMask) === 0
             ? 0
             : this.#controller.extraParityFor(
                 nowMs,
-                lost,
+                needed,
                 targetFailure,
-                Math.max(lost + 1, Math.ceil(ratio * lost)),
+                Math.max(needed + 1, Math.ceil(ratio * needed)),
               ),
         () => this.#estimator.report(),
       );
@@ -293,8 +293,8 @@ export class FecSession {
 
   /** When a block's repair or a FEEDBACK packet falls due (absolute ms), or undefined. */
   nextTimeout(): number | undefined {
+    if (this.#extraOut.length > 0) return 0; // due now
     const own = this.#encoder.nextTimeout();
-    if (this.#extraOut.length > 0) return own === undefined ? 0 : Math.min(own, 0);
     const feedback = this.#requester.nextTimeout();
     return feedback === undefined || (own !== undefined && own < feedback) ? own : feedback;
   }
@@ -382,7 +382,8 @@ export class FecSession {
     if (!decoded.ok) return [bytes];
     const header = decoded.value.header;
     if (header.type === PacketType.fecRepair) {
-      if (isFeedbackPacket(bytes)) {
+      if (bytes[decoded.value.bodyOffset] === 0) {
+        // Span 0: a FEEDBACK packet (R-FEC-15), not a repair shard.
         this.#onFeedback(nowMs, bytes);
         return [];
       }

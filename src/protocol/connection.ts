@@ -1032,12 +1032,7 @@ export class Connection {
       for (const record of packet.frames) {
         if ('kind' in record || record.acked || records.includes(record)) continue;
         if (!this.canStillArrive(nowMs, record)) continue;
-        // R-PR-8: a channel that leaves its repair to FEC is not repaired by probes either.
-        if (
-          record.message.expiresAtMs !== Number.POSITIVE_INFINITY &&
-          !this.retransmits(record.message.channelId)
-        )
-          continue;
+        if (!this.resends(record)) continue; // R-PR-8: nor repaired by probes
         const left = this.tryAddFragment(record, frames, records, room);
         if (left < 0) return room;
         room = left;
@@ -1186,12 +1181,16 @@ export class Connection {
   private repair(nowMs: number, fragment: OutgoingFragment): void {
     if (fragment.acked || fragment.queuedForRetransmit) return;
     if (!this.canStillArrive(nowMs, fragment)) this.abandonMessageOf(fragment);
-    else if (
+    else if (this.resends(fragment)) this.queueRetransmit(fragment);
+    // else R-PR-8: the FEC layer repairs it with extra parity, or its deadline abandons it
+  }
+
+  /** Whether a lost fragment is sent again: always on reliable channels, on deadline ones unless off (R-PR-8). */
+  private resends(fragment: OutgoingFragment): boolean {
+    return (
       fragment.message.expiresAtMs === Number.POSITIVE_INFINITY ||
       this.retransmits(fragment.message.channelId)
-    ) {
-      this.queueRetransmit(fragment);
-    } // else R-PR-8: the FEC layer repairs it with extra parity, or its deadline abandons it
+    );
   }
 
   /** Whether lost fragments of a partially reliable channel are sent again (R-PR-8). */
